@@ -1,0 +1,181 @@
+"""Write the student notebooks (`notebooks/`) from the solution notebooks (`solutions/`).
+
+    python -m ptcourse.build            # rewrite every student notebook
+    python -m ptcourse.build --check    # exit 1 if any student notebook is stale
+
+Rules, applied to each solution notebook:
+- a code region between `### BEGIN SOLUTION` and `### END SOLUTION` becomes a stub that raises
+  `NotImplementedError` naming the exercise (taken from the cell's `# Exercise N.M — title` line);
+  in markdown the region becomes "YOUR ANSWER HERE";
+- cells tagged `solution-only` are dropped;
+- outputs and execution counts are cleared; cell ids, tags and `course` metadata are kept, so the
+  grader can match a student's cells to the released ones.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from ptcourse.paths import NOTEBOOKS, SOLUTIONS, lessons
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+SOLUTION_ONLY = "solution-only"
+CHECK = "check"
+EXERCISE_LINE = re.compile(r"^\s*#\s*(Exercise\s+\d+\.\d+[^\n]*)$", re.MULTILINE)
+KEPT_CELL_METADATA = ("tags", "course", "editable", "deletable")
+
+
+class BuildError(Exception):
+    """A solution notebook that cannot be turned into a student notebook."""
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def exercise_title(cell) -> str | None:
+    """`Exercise 3.2 — the backward pass` from the cell's header comment, if it has one."""
+    match = EXERCISE_LINE.search(cell.source)
+    return match.group(1).strip() if match else None
+
+
+def has_solution(cell) -> bool:
+    return any(line.strip() in (BEGIN, END) for line in cell.source.splitlines())
+
+
+def strip_solution(cell, where: str) -> str:
+    """The cell's source with each solution region replaced by a stub."""
+    out: list[str] = []
+    inside = False
+    for number, line in enumerate(cell.source.splitlines(), start=1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise BuildError(f"{where}: nested '{BEGIN}' on line {number}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(stub(cell, indent, where))
+        elif marker == END:
+            if not inside:
+                raise BuildError(f"{where}: '{END}' without '{BEGIN}' on line {number}")
+            inside = False
+        elif marker.startswith("### BEGIN") or marker.startswith("### END"):
+            raise BuildError(f"{where}: unknown marker {marker!r} on line {number}")
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise BuildError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
+
+
+def stub(cell, indent: str, where: str) -> list[str]:
+    if cell.cell_type == "markdown":
+        return [f"{indent}YOUR ANSWER HERE"]
+    title = exercise_title(cell)
+    if title is None:
+        raise BuildError(f"{where}: a solution region needs a '# Exercise N.M — title' line in its cell")
+    return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({title + ' is not done yet'!r})"]
+
+
+def student_cell(cell, where: str):
+    metadata = {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA}
+    source = strip_solution(cell, where)
+    if cell.cell_type == "code":
+        new = nbformat.v4.new_code_cell(source, metadata=metadata)
+    elif cell.cell_type == "markdown":
+        new = nbformat.v4.new_markdown_cell(source, metadata=metadata)
+        if "attachments" in cell:
+            new["attachments"] = cell["attachments"]
+    else:
+        new = nbformat.v4.new_raw_cell(source, metadata=metadata)
+    new["id"] = cell["id"]
+    return new
+
+
+def validate(nb, name: str) -> None:
+    """Errors in the course's conventions that the build must not hide."""
+    seen: set[str] = set()
+    exercises: list[str] = []
+    checks: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        where = f"{name}, cell {index} (id {cell.get('id')})"
+        if cell.get("id") in seen:
+            raise BuildError(f"{where}: duplicate cell id")
+        seen.add(cell.get("id"))
+        if CHECK in tags(cell):
+            course = cell.metadata.get("course", {})
+            if "exercise" not in course or "points" not in course:
+                raise BuildError(f"{where}: a check cell needs metadata course.exercise and course.points")
+            checks.append(str(course["exercise"]))
+        elif cell.cell_type == "code" and has_solution(cell):
+            title = exercise_title(cell)
+            if title is None:
+                raise BuildError(f"{where}: a solution region needs a '# Exercise N.M — title' line in its cell")
+            exercises.append(title.split()[1])
+    missing = sorted(set(exercises) - set(checks))
+    if missing:
+        raise BuildError(f"{name}: exercise(s) {', '.join(missing)} have no check cell (tag 'check')")
+
+
+def build_notebook(solution: Path):
+    """The student notebook for one solution notebook."""
+    nb = nbformat.read(solution, as_version=4)
+    validate(nb, solution.name)
+    cells = [
+        student_cell(cell, f"{solution.name}, cell {index} (id {cell.get('id')})")
+        for index, cell in enumerate(nb.cells)
+        if SOLUTION_ONLY not in tags(cell)
+    ]
+    metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info") if k in nb.metadata}
+    student = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
+    student.nbformat_minor = max(nb.nbformat_minor, 5)
+    return student
+
+
+def render(solution: Path) -> str:
+    """The exact text of the student notebook, as written to disk."""
+    return nbformat.writes(build_notebook(solution)) + "\n"
+
+
+def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS) -> list[str]:
+    """What differs between `notebooks/` and what the builder would write there."""
+    problems = []
+    wanted = {p.name for p in lessons(solutions)}
+    present = {p.name for p in lessons(notebooks)}
+    problems += [f"notebooks/{n} is missing" for n in sorted(wanted - present)]
+    problems += [f"notebooks/{n} has no solution notebook" for n in sorted(present - wanted)]
+    for name in sorted(wanted & present):
+        if (notebooks / name).read_text(encoding="utf-8") != render(solutions / name):
+            problems.append(f"notebooks/{name} differs from its build (run: python -m ptcourse.build)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only report stale notebooks; exit 1 if any")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            problems = stale()
+            print("\n".join(problems) or "student notebooks are up to date")
+            return 1 if problems else 0
+        NOTEBOOKS.mkdir(exist_ok=True)
+        for solution in lessons(SOLUTIONS):
+            (NOTEBOOKS / solution.name).write_text(render(solution), encoding="utf-8")
+            print(f"wrote notebooks/{solution.name}")
+        for orphan in set(p.name for p in lessons(NOTEBOOKS)) - set(p.name for p in lessons(SOLUTIONS)):
+            (NOTEBOOKS / orphan).unlink()
+            print(f"removed notebooks/{orphan} (no solution notebook)")
+    except BuildError as error:
+        print(f"build error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Execute solution notebooks in place, the way the tests run them, so stored outputs match.
+
+    python -m ptcourse.execute                         # every solution notebook
+    python -m ptcourse.execute solutions/01_*.ipynb    # some of them
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from ptcourse.paths import SOLUTIONS, lessons
+
+# One thread per kernel: float reductions then give the same bits on every machine (and two kernels
+# never fight over two cores). The tests set the same variables; see tests/conftest.py.
+DETERMINISTIC_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+CELL_TIMEOUT_S = 120
+
+
+def deterministic_env() -> None:
+    """Make kernels started from this process single-threaded and hash-stable."""
+    os.environ.update(DETERMINISTIC_ENV)
+
+
+def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:
+    """Run every cell of one notebook in a fresh kernel (cwd: its folder) and store the outputs."""
+    deterministic_env()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    client.execute()
+    nbformat.write(nb, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all of solutions/)")
+    args = parser.parse_args(argv)
+    for path in args.paths or lessons(SOLUTIONS):
+        print(f"executing {path} ...", flush=True)
+        execute(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Facts about the stored solution notebooks that nbval itself does not check."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from ptcourse.build import CHECK, has_solution, tags
+from ptcourse.checks._core import PASS_MARK
+from ptcourse.paths import SOLUTIONS, lessons
+
+SOLUTION_NOTEBOOKS = lessons(SOLUTIONS)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_was_executed(path):
+    """Strict nbval compares only cells with an execution count: an unexecuted cell would be unchecked."""
+    missing = [c.id for c in read(path).cells if c.cell_type == "code" and c.source.strip() and c.execution_count is None]
+    assert not missing, f"run: python -m ptcourse.execute {path.relative_to(SOLUTIONS.parent)} (cells {missing})"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+def test_raises_exception_cells_really_raise(path):
+    """nbval lets a `raises-exception` cell pass whether or not it raises; the stored output must show the error."""
+    quiet = [
+        c.id for c in read(path).cells
+        if "raises-exception" in tags(c) and not any(o.output_type == "error" for o in c.outputs)
+    ]
+    assert not quiet, f"cells tagged raises-exception that raised nothing: {quiet}"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_check_passes_in_the_solution_and_prints_its_line(path):
+    cells = read(path).cells
+    for cell in cells:
+        if CHECK in tags(cell):
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            exercise = cell.metadata["course"]["exercise"]
+            assert f"{PASS_MARK} Exercise {exercise} passed" in text, f"check cell {cell.id} did not pass"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_has_title_setup_exercises_and_recap(path):
+    cells = read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith(f"# {path.name[:2]} · ")
+    first_code = next(c for c in cells if c.cell_type == "code")
+    assert "locked" in tags(first_code), "the setup cell (first code cell) must be tagged locked"
+    assert sum(CHECK in tags(c) for c in cells) >= 2, "a lesson has at least two exercises with checks"
+    assert any(c.cell_type == "code" and has_solution(c) for c in cells)
+    assert any(c.cell_type == "markdown" and "## Recap" in c.source for c in cells[-3:]), "end with a ## Recap"
