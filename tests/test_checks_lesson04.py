@@ -340,13 +340,13 @@ class GoodStrided(Lines):
 
 
 class GoodIslice(Lines):
-    """Different but correct: islice, lines kept with their newline (the check strips it)."""
+    """Different but correct: islice over the file, newline stripped by str.strip."""
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         start, step = (info.id, info.num_workers) if info else (0, 1)
         with open(self.path) as f:
-            yield from itertools.islice(f, start, None, step)
+            yield from map(str.strip, itertools.islice(f, start, None, step))
 
 
 class GoodContiguous(Lines):
@@ -401,6 +401,16 @@ class FileOpenedInInit(IterableDataset):
                 yield line.rstrip("\n")
 
 
+class KeepsNewline(Lines):
+    def __iter__(self):
+        info = get_worker_info()
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        with open(self.path) as f:
+            for number, line in enumerate(f):
+                if number % workers == worker:
+                    yield line
+
+
 class ModuloOffByOne(Lines):
     def __iter__(self):
         info = get_worker_info()
@@ -415,10 +425,15 @@ def test_sharded_stream_accepts_correct_answers(good, capsys):
 
 
 @pytest.mark.parametrize("wrong", [NoSharding, AssumesWorkers, FloorChunks, OneWorkerDoesEverything, FileOpenedInInit,
-                                   ModuloOffByOne])
+                                   ModuloOffByOne, KeepsNewline])
 def test_sharded_stream_rejects_mistakes(wrong):
     with pytest.raises(AssertionError, match="Exercise 4.3"):
         check.sharded_stream(wrong)
+
+
+def test_sharded_stream_hints_at_the_newline():
+    with pytest.raises(AssertionError, match=r"rstrip"):
+        check.sharded_stream(KeepsNewline)
 
 
 def test_sharded_stream_lets_the_stub_raise():

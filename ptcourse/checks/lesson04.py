@@ -277,21 +277,17 @@ def _write_lines(folder: Path, generator: torch.Generator) -> tuple[Path, list[s
     return path, lines
 
 
-def _clean(item):
-    return item.rstrip("\r\n") if isinstance(item, str) else item
-
-
 def _simulated(dataset, workers: int) -> list[list]:
     """What each worker would yield: `__iter__` on a copy of the dataset, with `get_worker_info()`
     answering as it does inside DataLoader worker `id` of `workers` (the main process when 0)."""
     if workers == 0:
-        return [[_clean(item) for item in dataset]]
+        return [list(dataset)]
     results = []
     try:
         for worker_id in range(workers):
             replica = copy.deepcopy(dataset)  # each worker process unpickles its own copy
             _worker._worker_info = _worker.WorkerInfo(id=worker_id, num_workers=workers, seed=worker_id, dataset=replica)
-            results.append([_clean(item) for item in replica])
+            results.append(list(replica))
     finally:
         _worker._worker_info = None
     return results
@@ -304,7 +300,7 @@ def _real(dataset, workers: int) -> list:
         # depend on the machine.
         warnings.filterwarnings("ignore", message="This DataLoader will create", category=UserWarning)
         loader = DataLoader(dataset, batch_size=None, num_workers=workers, timeout=60)
-        return [_clean(item) for item in loader]
+        return list(loader)
 
 
 def _compare(ex: str, lines: list[str], got: list, how: str) -> None:
