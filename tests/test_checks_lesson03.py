@@ -96,7 +96,7 @@ def clamps_in_place(yhat, y):
     "wrong, message",
     [
         (naive, "clamp ŷ"),
-        (lambda yhat, y: bce(yhat, y, eps=1e-8), "6e-8"),  # 1 - 1e-8 rounds to 1 in float32
+        (lambda yhat, y: bce(yhat, y, eps=1e-8), "3e-8"),  # 1 - 1e-8 rounds to 1 in float32
         (lambda yhat, y: bce(yhat, y, eps=0.01), "small ε"),
         (lambda yhat, y: bce(yhat, y, reduce=torch.sum), "the sum over samples"),
         (lambda yhat, y: -bce(yhat, y), "the sign"),

@@ -64,8 +64,8 @@ def lr_forward(forward) -> None:
 
 
 # --- Exercise 3.2 -----------------------------------------------------------------------------------
-FLOAT32_HINT = ("clamp ŷ into [ε, 1 − ε] before taking logs; in float32, 1 − ε must stay below 1, so ε must be "
-                "at least about 6e-8 (1e-7 works)")
+FLOAT32_HINT = ("clamp ŷ into [ε, 1 − ε] before taking logs; in float32, 1 − ε rounds back to 1 unless ε is more "
+                "than half the gap below 1 (about 3e-8); 1e-7 is a safe choice")
 LARGE_EPS_HINT = "ε is too large: clamping then changes confident predictions a lot; use a small ε such as 1e-7"
 
 
