@@ -1,0 +1,205 @@
+"""Grade one submitted notebook: plan its cells, run them in a fresh kernel, turn check results into rows."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ptcourse.grading import kernel
+from ptcourse.grading.kernel import CellResult, Kernel, Limits
+from ptcourse.grading.release import CHECK_PACKAGES, Exercise, Release
+from ptcourse.grading.submission import Plan, Step, Unreadable, plan, read_submission
+
+PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
+TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED = "timeout", "kernel died", "output limit", "tampered"
+MISSING, UNREADABLE = "missing notebook", "unreadable notebook"
+STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, ERROR, TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED, MISSING, UNREADABLE)
+STOPPED = {kernel.TIMEOUT: TIMEOUT, kernel.DIED: KERNEL_DIED, kernel.OUTPUT_LIMIT: OUTPUT_LIMIT}
+SKIPPED, NOT_RUN = "skipped", "not run"  # cell statuses besides the kernel's
+INCELL = Path(__file__).with_name("incell.py")
+
+
+def _kernel_env() -> dict[str, str]:
+    # Imported when needed: ptcourse.execute imports nbformat, which takes seconds; workers get the dict.
+    from ptcourse.execute import DETERMINISTIC_ENV
+
+    return dict(DETERMINISTIC_ENV)
+
+
+@dataclass
+class Options:
+    limits: Limits = field(default_factory=Limits)
+    env: dict[str, str] = field(default_factory=_kernel_env)  # for the kernels: one thread each, as in the tests
+    gpu: bool = False  # run cells tagged `gpu` (otherwise skipped, as the test suite does without CUDA)
+    check_packages: tuple[str, ...] = CHECK_PACKAGES  # where the check modules live (imported afresh)
+    python_path: tuple[str, ...] = ()  # extra import folders for the kernel (lessons outside ptcourse)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Options":
+        return cls(**{**data, "limits": Limits(**data["limits"]), "check_packages": tuple(data["check_packages"]),
+                      "python_path": tuple(data["python_path"])})
+
+
+@dataclass
+class Row:
+    student: str
+    notebook: str
+    exercise: str
+    points: float
+    max_points: float
+    status: str
+    detail: str
+
+
+@dataclass
+class NotebookReport:
+    student: str
+    notebook: str
+    rows: list[Row]
+    cells: list[CellResult] = field(default_factory=list)  # in the order they ran (or were skipped)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.rows)
+
+    @property
+    def max_points(self) -> float:
+        return sum(r.max_points for r in self.rows)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NotebookReport":
+        return cls(**{**data, "rows": [Row(**r) for r in data["rows"]], "cells": [CellResult(**c) for c in data["cells"]]})
+
+
+def same_rows(release: Release, student: str, status: str, detail: str) -> NotebookReport:
+    """A report in which every exercise has one status (missing, unreadable, grader failure)."""
+    rows = [Row(student, release.name, e.number, 0, e.points, status, detail) for e in release.exercises]
+    return NotebookReport(student, release.name, rows)
+
+
+def check_roots(release: Release, options: Options) -> dict[str, str]:
+    """Where each check package's files are, resolved here (not in the student's kernel)."""
+    roots = {}
+    sys.path[:0] = list(options.python_path)
+    try:
+        for package in options.check_packages:
+            try:
+                spec = importlib.util.find_spec(package)
+            except ImportError:
+                spec = None
+            if spec is not None and spec.origin:
+                roots[package] = spec.submodule_search_locations[0] if spec.submodule_search_locations else spec.origin
+    finally:
+        del sys.path[: len(options.python_path)]
+    for module, _ in release.check_names.values():
+        if not any(module == root or module.startswith(root + ".") for root in roots):
+            raise RuntimeError(f"the check module {module} is not in a check package the grader can find "
+                               f"({', '.join(options.check_packages)})")
+    return roots
+
+
+def check_call(step: Step, nonce: str, release: Release, roots: dict[str, str]) -> str:
+    """The one line sent in place of a check cell (see incell.py)."""
+    return (f"__import__('runpy').run_path({str(INCELL)!r})['run_check'](__import__('builtins').globals(), "
+            f"{step.source!r}, {f'<check cell {step.cell_id}>'!r}, {step.exercise!r}, {nonce!r}, "
+            f"{release.check_names!r}, {roots!r})")
+
+
+def run_plan(steps: list[Step], cwd: Path, options: Options, call) -> list[CellResult]:
+    """Run the planned cells in one kernel; after a timeout, a dead kernel or too much output, run nothing more."""
+    results: list[CellResult] = []
+    machine = Kernel(cwd, options.limits, options.env, options.python_path)
+    try:
+        stop = None
+        for step in steps:
+            if stop is not None:
+                result = CellResult(step.cell_id, status=NOT_RUN, reason=f"cell {stop!r} stopped the notebook")
+            elif step.skip:
+                result = CellResult(step.cell_id, status=SKIPPED)
+            else:
+                code = call(step) if step.exercise else step.source
+                result = machine.run(step.cell_id, code, store_history=not step.exercise)
+                if result.status in STOPPED:
+                    stop = result.cell_id
+            results.append(result)
+    finally:
+        machine.close()
+    return results
+
+
+def grade_notebook(submission: Path, release: Release, options: Options | None = None, student: str = "") -> NotebookReport:
+    """Grade one notebook against its release; whatever the notebook does, this returns a report."""
+    options = options or Options()
+    start = time.monotonic()
+    try:
+        the_plan = plan(release, read_submission(submission), options.gpu)
+    except Unreadable as problem:
+        return same_rows(release, student, UNREADABLE, str(problem))
+    except OSError as problem:
+        return same_rows(release, student, UNREADABLE, f"the file cannot be read ({problem.strerror})")
+    nonces = {step.cell_id: secrets.token_hex(16) for step in the_plan.steps if step.exercise}
+    try:
+        roots = check_roots(release, options)
+        with tempfile.TemporaryDirectory(prefix="ptcourse-grade-", ignore_cleanup_errors=True) as cwd:
+            results = run_plan(the_plan.steps, Path(cwd), options,
+                               lambda step: check_call(step, nonces[step.cell_id], release, roots))
+    except Exception as problem:  # the kernel did not start, or the grader itself failed
+        report = same_rows(release, student, ERROR, f"the grader could not run this notebook: {problem!r}")
+        report.notes = the_plan.notes
+        return report
+    rows = [exercise_row(exercise, the_plan, results, nonces, student, release.name) for exercise in release.exercises]
+    return NotebookReport(student, release.name, rows, results, the_plan.notes, time.monotonic() - start)
+
+
+def exercise_row(exercise: Exercise, the_plan: Plan, results: list[CellResult], nonces: dict, student: str,
+                 notebook: str) -> Row:
+    index = next(i for i, s in enumerate(the_plan.steps) if s.cell_id == exercise.check_id)
+    status, detail = check_outcome(index, the_plan.steps, results, nonces[exercise.check_id], exercise.number)
+    if exercise.number in the_plan.tampered and status != TAMPERED:
+        status, detail = TAMPERED, f"{the_plan.tampered[exercise.number]}; the released check: {status}"
+    points = exercise.points if status == PASSED else 0
+    return Row(student, notebook, exercise.number, points, exercise.points, status, detail)
+
+
+def check_outcome(index: int, steps: list[Step], results: list[CellResult], nonce: str, exercise: str) -> tuple[str, str]:
+    """Status and detail of one check cell, from its own result and (for errors) the cells before it."""
+    result = results[index]
+    if result.status == kernel.OK:
+        try:
+            verdict = ast.literal_eval(result.result)
+        except (ValueError, SyntaxError):
+            verdict = None
+        if verdict == (nonce, exercise, PASSED):
+            return PASSED, next((line for line in result.stdout.splitlines() if line.startswith("✔")), "")
+        return ERROR, ("the check finished without the grader's confirmation "
+                       "(did the notebook change how results are shown?)")
+    if result.status == kernel.ERROR:
+        if result.ename == "NotImplementedError":
+            return NOT_ATTEMPTED, result.evalue
+        if result.ename == "TamperingDetected":
+            return TAMPERED, result.evalue
+        if result.ename in ("CheckFailed", "AssertionError"):
+            return FAILED, result.evalue
+        detail = f"the check raised {result.ename}: {result.evalue}"
+        previous_check = max((i for i in range(index) if steps[i].exercise), default=-1)
+        broken = [r for s, r in zip(steps[previous_check + 1: index], results[previous_check + 1: index])
+                  if r.status == kernel.ERROR and not s.expected_error]
+        if broken:
+            detail += f" (earlier, cell {broken[0].cell_id!r} raised {broken[0].ename}: {broken[0].evalue})"
+        return ERROR, detail
+    stopper = result if result.status in STOPPED else next(r for r in results if r.status in STOPPED)
+    where = "in the check cell" if stopper is result else f"in cell {stopper.cell_id!r}; the check did not run"
+    return STOPPED[stopper.status], f"{stopper.reason} ({where})"
