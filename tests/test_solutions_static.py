@@ -51,3 +51,13 @@ def test_lesson_has_title_setup_exercises_and_recap(path):
     assert sum(CHECK in tags(c) for c in cells) >= 2, "a lesson has at least two exercises with checks"
     assert any(c.cell_type == "code" and has_solution(c) for c in cells)
     assert any(c.cell_type == "markdown" and "## Recap" in c.source for c in cells[-3:]), "end with a ## Recap"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+def test_gpu_cells_print_a_message_not_a_traceback_on_cpu(path):
+    """The solutions are executed on a CPU machine: a student without CUDA must get one line, not an error."""
+    for cell in read(path).cells:
+        if "gpu" in tags(cell):
+            assert not any(o.output_type == "error" for o in cell.outputs), f"gpu cell {cell.id} raised on CPU"
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert len(text.strip().splitlines()) == 1, f"gpu cell {cell.id} should print one line on CPU: {text!r}"
