@@ -34,15 +34,20 @@ def expect(condition: bool, exercise: str, what: str, expected: Any, got: Any, h
         fail(exercise, what, expected, got, hint)
 
 
+def plain(t) -> torch.Tensor:
+    """`t` as a plain tensor: a subclass that overrides `__torch_function__` cannot fake a comparison."""
+    return torch.as_tensor(t).as_subclass(torch.Tensor)
+
+
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     """Same shape and values within tolerance (False instead of an error on a shape mismatch)."""
-    a, b = torch.as_tensor(a), torch.as_tensor(b)
+    a, b = plain(a), plain(b)
     return a.shape == b.shape and torch.allclose(a.to(b.dtype), b, atol=atol, rtol=rtol)
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> str:
     """A short description of how far apart two tensors are, for failure messages."""
-    a, b = torch.as_tensor(a), torch.as_tensor(b)
+    a, b = plain(a), plain(b)
     if a.shape != b.shape:
         return f"shape {tuple(a.shape)} instead of {tuple(b.shape)}"
     return f"max |difference| = {(a.double() - b.double()).abs().max().item():.3g}"
