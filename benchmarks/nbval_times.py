@@ -17,10 +17,13 @@ import time
 from ptcourse.paths import REPO, SOLUTIONS, lessons
 
 
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
 def timed(args: list[str]) -> tuple[float, str]:
+    """Wall time and pytest's closing line for `python -m pytest -q ARGS`."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                            cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([*PYTEST, *args], cwd=REPO, capture_output=True, text=True)
     summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
     return time.perf_counter() - start, summary
 
@@ -32,7 +35,8 @@ def main() -> int:
     total = 0.0
     print(f"{'notebook':40} {'nbval wall':>10}  result")
     for path in lessons(SOLUTIONS):
-        seconds, summary = timed([str(path.relative_to(REPO))])
+        # A lone notebook does not load tests/conftest.py: name it, for one-thread kernels and the gpu skip.
+        seconds, summary = timed(["-p", "tests.conftest", str(path.relative_to(REPO))])
         total += seconds
         print(f"{path.name:40} {seconds:9.1f}s  {summary}", flush=True)
     print(f"{'all lessons, one at a time':40} {total:9.1f}s")
