@@ -178,3 +178,59 @@ def lecture_optimize(w, b, grads, lr):
 )
 def test_optimize_rejects_mistakes(wrong, message):
     rejects(check.lr_optimize, wrong, "3.4", message)
+
+
+# --- Exercise 3.5: one training step from the four pieces ---------------------------------------------
+def good_step(w, b, x, y, lr):
+    """Correct, written differently: let autograd do the backward pass."""
+    w, b = w.clone().requires_grad_(), b.clone().requires_grad_()
+    loss = F.binary_cross_entropy(torch.sigmoid(w.T @ x + b), y)
+    dw, db = torch.autograd.grad(loss, (w, b))
+    return (w - lr * dw).detach(), (b - lr * db).detach(), loss.item()
+
+
+def lecture_step(forward_bias, update_b):
+    def step(w, b, x, y, lr):
+        m = x.shape[1]
+        yhat = torch.sigmoid(w.T @ x + (b if forward_bias else 0))
+        loss = F.binary_cross_entropy(yhat, y)
+        dw, db = x @ (yhat - y).T / m, (yhat - y).sum() / m
+        w = w - lr * dw
+        if update_b:
+            b = b - lr * db
+        else:
+            w = w - lr * db  # the lecture's optimize: `self.w -= self.lr * self.grads["db"]`
+        return w, b, loss
+
+    return step
+
+
+def loss_after_step(w, b, x, y, lr):
+    new_w, new_b, _ = good_step(w, b, x, y, lr)
+    return new_w, new_b, F.binary_cross_entropy(torch.sigmoid(new_w.T @ x + new_b), y)
+
+
+def test_lr_step_accepts_a_different_correct_answer(capsys):
+    check.lr_step(good_step)
+    assert "Exercise 3.5 passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lecture_step(forward_bias=False, update_b=True), "drops + b"),
+        (lecture_step(forward_bias=True, update_b=False), "lecture's optimize"),
+        (lecture_step(forward_bias=False, update_b=False), "both lecture mistakes"),
+        (loss_after_step, "before optimizing"),
+    ],
+    ids=["lecture_forward", "lecture_optimize", "lecture_both", "loss_after_step"],
+)
+def test_lr_step_rejects_and_names_the_lecture_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match="Exercise 3.5") as error:
+        check.lr_step(wrong)
+    assert hint in str(error.value)
+
+
+def test_lr_step_stub_is_reported_as_not_done():
+    with pytest.raises(NotImplementedError):
+        check.lr_step(stub)

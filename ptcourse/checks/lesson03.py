@@ -189,3 +189,64 @@ def lr_optimize(optimize) -> None:
             fail(ex, what, "(w − lr·dw, b − lr·db)",
                  f"w: {max_diff(new_w, want_w)}, b: {new_b.item():.6f} instead of {want_b.item():.6f}", hint)
     passed(ex, f"w − lr·dw and b − lr·db for {len(shapes)} shapes")
+
+
+# --- Exercise 3.5 -----------------------------------------------------------------------------------
+def _autograd_step(w, b, x, y, lr):
+    """(w, b) after one SGD step on the mean BCE, and the loss before it, all by autograd."""
+    w_, b_ = w.clone().requires_grad_(), b.clone().requires_grad_()
+    loss = F.binary_cross_entropy_with_logits(w_.T @ x + b_, y)
+    loss.backward()
+    return (w - lr * w_.grad), (b - lr * b_.grad), loss.detach()
+
+
+def _lecture_step(w, b, x, y, lr, forward_bias: bool, update_b: bool):
+    """A step with the lecture's mistakes switched on: forward without + b, and/or db applied to w."""
+    m = x.shape[1]
+    yhat = torch.sigmoid(w.T @ x + (b if forward_bias else 0))
+    dw, db = x @ (yhat - y).T / m, (yhat - y).sum() / m
+    return (w - lr * dw, b - lr * db) if update_b else (w - lr * dw - lr * db, b)
+
+
+def lr_step(step) -> None:
+    """lr_step(w, b, x, y, lr) -> (new w, new b, loss before the step), checked against autograd + SGD.
+
+    This is where the lecture's two mistakes show: a forward pass without `+ b`, and an optimize that
+    subtracts `db` from `w`. Each is recognised and named in the hint.
+    """
+    ex = "3.5"
+    with private_rng(305):
+        shapes = _shapes()
+        for dim, m in shapes:
+            w, b, x, y = _problem(dim, m)
+            lr = float(torch.rand(()) * 0.5 + 0.05)
+            want_w, want_b, want_loss = _autograd_step(w, b, x, y, lr)
+            got = step(w.clone(), b.clone(), x.clone(), y.clone(), lr)
+            what = f"lr_step for w {tuple(w.shape)}, b = {b.item():.3f}, x {tuple(x.shape)}, lr = {lr:.3f}"
+            expect(isinstance(got, (tuple, list)) and len(got) == 3, ex, what, "a triple (new w, new b, loss)",
+                   repr(got)[:80], "return w, b, loss: the updated parameters and the loss before the update")
+            new_w, new_b, loss = (torch.as_tensor(t).detach() for t in got)
+            expect(new_w.shape == w.shape and new_b.numel() == 1, ex, f"shapes returned by {what}",
+                   f"w {tuple(w.shape)} and a scalar b", f"w {tuple(new_w.shape)}, b {tuple(new_b.shape)}",
+                   "lr_optimize returns w (dim, 1) and b (a scalar)")
+            if not (_same(new_w, want_w) and _same(new_b.reshape(()), want_b)):
+                hints = {
+                    (False, True): "your forward drops + b, as one version of the lecture's forward does: "
+                                   "ŷ = σ(wᵀx + b)",
+                    (True, False): "your update subtracts lr·db from w and never moves b, as the lecture's "
+                                   "optimize does: w − lr·dw and b − lr·db",
+                    (False, False): "both lecture mistakes at once: forward without + b, and db subtracted from w",
+                }
+                hint = "forward, backward and optimize in that order, from the same w and b"
+                for (forward_bias, update_b), text in hints.items():
+                    lw, lb = _lecture_step(w, b, x, y, lr, forward_bias, update_b)
+                    if _same(new_w, lw) and _same(new_b.reshape(()), lb):
+                        hint = text
+                        break
+                fail(ex, what, "the step autograd and SGD take",
+                     f"w: {max_diff(new_w, want_w)}, b: {new_b.reshape(()).item():.6f} instead of {want_b.item():.6f}",
+                     hint)
+            expect(_same(loss.reshape(()), want_loss, atol=1e-7, rtol=1e-6), ex, f"loss returned by {what}",
+                   f"{want_loss.item():.6f} (the mean BCE before the step)", f"{loss.reshape(()).item():.6f}",
+                   "compute the loss on the forward pass you use for the gradients, before optimizing")
+    passed(ex, f"forward, backward and optimize together take autograd's SGD step for {len(shapes)} shapes, b ≠ 0")
