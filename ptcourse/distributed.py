@@ -62,12 +62,16 @@ def run_shard_demo(n: int = 10, world_size: int = 2, epochs: int = 2, timeout_s:
             except queue.Empty:
                 context.join(timeout=0)  # re-raises a rank's exception instead of waiting forever
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the {world_size} ranks did not report within {timeout_s:.0f} s") from None
+                    raise TimeoutError(f"the {world_size} ranks did not report within {timeout_s:g} s") from None
         while not context.join(timeout=max(deadline - time.monotonic(), 1)):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the {world_size} ranks did not exit within {timeout_s:.0f} s")
+                raise TimeoutError(f"the {world_size} ranks did not exit within {timeout_s:g} s")
     finally:
-        for process in context.processes:
+        for process in context.processes:  # stop and reap every rank still running (no zombies)
             if process.is_alive():
                 process.terminate()
+                process.join(5)
+                if process.is_alive():  # ignored SIGTERM
+                    process.kill()
+                    process.join()
     return sorted(reports, key=lambda report: report["rank"])

@@ -30,6 +30,11 @@ def split_with_tensors(n, val_fraction, generator):
     return SubsetRandomSampler(perm[:cut]), SubsetRandomSampler(perm[cut:])
 
 
+def split_as_list(n, val_fraction, generator):
+    """Correct too: the pair returned as a list [train, val]."""
+    return list(split_reference(n, val_fraction, generator))
+
+
 def split_not_shuffled(n, val_fraction, generator):
     n_val = int(n * val_fraction)
     return SubsetRandomSampler(range(n_val, n)), SubsetRandomSampler(range(n_val))
@@ -65,7 +70,7 @@ def split_swapped(n, val_fraction, generator):
     return val, train
 
 
-@pytest.mark.parametrize("split", [split_reference, split_with_tensors])
+@pytest.mark.parametrize("split", [split_reference, split_with_tensors, split_as_list])
 def test_split_accepts_correct(split, capsys):
     check.train_val_samplers(split)
     assert "Exercise 5.1 passed" in capsys.readouterr().out

@@ -53,7 +53,7 @@ def train_val_samplers(split) -> None:
         with private_rng(501):
             result = split(n, fraction, torch.Generator().manual_seed(n))
         expect(
-            isinstance(result, tuple) and len(result) == 2, ex, f"what {where} returns",
+            isinstance(result, (tuple, list)) and len(result) == 2, ex, f"what {where} returns",
             "a pair (train_sampler, val_sampler)", type(result).__name__, "return train_sampler, val_sampler",
         )
         train, val = result
