@@ -1,6 +1,7 @@
 """Open an image from a URL, falling back to the bundled copy in `data/` when offline (lesson 07)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import requests
@@ -31,12 +32,13 @@ def load_image(url: str, fallback: str | Path, timeout: float = 3.0) -> tuple[Im
     repository.
     """
     try:
-        with requests.get(url, stream=True, timeout=timeout) as response:
-            response.raise_for_status()          # a 404 page is not an image
-            response.raw.decode_content = True   # undo a gzip transfer encoding, if the server used one
-            with Image.open(response.raw) as image:
-                image.load()                     # read every byte now, while the connection is open
-                return image, url
+        # Read the whole body here: a server that stalls or hangs up mid-body then raises a requests
+        # exception (reading `response.raw` instead would let urllib3's own exceptions escape).
+        response = requests.get(url, timeout=timeout)
+        response.raise_for_status()              # a 404 page is not an image
+        with Image.open(io.BytesIO(response.content)) as image:
+            image.load()
+            return image, url
     except (requests.RequestException, OSError) as error:
         local = Path(fallback).resolve()
         where = local.relative_to(REPO).as_posix() if local.is_relative_to(REPO) else local.name

@@ -37,6 +37,19 @@ def pipelines_flip_first(size, mean, std):
     return train, T.Compose([T.Resize(size), T.CenterCrop(size), *tail])
 
 
+def pipelines_tensor_first(size, mean, std):
+    """Correct too: ToTensor first, then every step on the float tensor (resizing it rounds differently, < 1/255)."""
+    train = T.Compose([T.ToTensor(), T.RandomResizedCrop(size, scale=(0.3, 1.0)), T.RandomHorizontalFlip(), T.Normalize(mean, std)])
+    return train, T.Compose([T.ToTensor(), T.Resize(size), T.CenterCrop(size), T.Normalize(mean, std)])
+
+
+def pipelines_v2_docs_order(size, mean, std):
+    """Correct too, in the order of torchvision's v2 docs: ToImage first, resize the uint8 tensor, ToDtype late."""
+    finish = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    train = v2.Compose([v2.ToImage(), v2.RandomResizedCrop(size, scale=(0.3, 1.0)), v2.RandomHorizontalFlip(), *finish])
+    return train, v2.Compose([v2.ToImage(), v2.Resize(size), v2.CenterCrop(size), *finish])
+
+
 def replace(train=None, evaluate=None):
     """A mistake: the reference pipelines with one of them swapped for a wrong one."""
     def make(size, mean, std):
@@ -63,13 +76,16 @@ MISTAKES = {
         [T.RandomResizedCrop(s, scale=(0.3, 1.0)), T.RandomHorizontalFlip(), T.RandomVerticalFlip(), *tail])),
     "train without a random crop": replace(train=lambda s, m, d, tail: T.Compose([T.Resize((s, s)), T.RandomHorizontalFlip(), *tail])),
     "train with a fixed-size random crop": replace(train=lambda s, m, d, tail: T.Compose([T.Resize(s), T.RandomCrop(s), T.RandomHorizontalFlip(), *tail])),
+    "train crop with scale=(0.5, 1.0)": replace(train=lambda s, m, d, tail: T.Compose(
+        [T.RandomResizedCrop(s, scale=(0.5, 1.0)), T.RandomHorizontalFlip(), *tail])),
     "train crop with the default scale (8-100 %)": replace(train=lambda s, m, d, tail: T.Compose([T.RandomResizedCrop(s), T.RandomHorizontalFlip(), *tail])),
     "train returns PIL images": replace(train=lambda s, m, d, tail: T.Compose([T.RandomResizedCrop(s, scale=(0.3, 1.0)), T.RandomHorizontalFlip()])),
     "train is the eval pipeline": replace(train=lambda s, m, d, tail: T.Compose([T.Resize(s), T.CenterCrop(s), *tail])),
 }
 
 
-@pytest.mark.parametrize("solution", [photo_pipelines, pipelines_v2, pipelines_flip_first], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("solution", [photo_pipelines, pipelines_v2, pipelines_flip_first, pipelines_tensor_first,
+                                      pipelines_v2_docs_order], ids=lambda f: f.__name__)
 def test_pipelines_accept_correct_solutions(solution, capsys):
     check.pipelines(solution)
     assert "Exercise 7.1 passed" in capsys.readouterr().out
@@ -207,6 +223,34 @@ def test_load_image_falls_back_quickly_when_the_server_is_silent(capsys):
         image, source = load_image(f"http://127.0.0.1:{silent.getsockname()[1]}/x.jpg", FALLBACK, timeout=0.5)
         assert time.perf_counter() - start < 3
     assert source == "data/images/grace_hopper.jpg" and "ReadTimeout" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sent, ending, error", [(0, "stall", "ConnectionError"), (1000, "hang up", "ChunkedEncodingError")])
+def test_load_image_falls_back_when_the_body_breaks_off(sent, ending, error, capsys):
+    """The headers (and `sent` bytes of the image) arrive, then the server stalls or hangs up: the bundled copy."""
+    body, finished = FALLBACK.read_bytes(), threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def answer():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n"
+                                   b"Content-Length: %d\r\n\r\n" % len(body) + body[:sent])
+                if ending == "stall":
+                    finished.wait(5)  # silent until the client has given up
+
+        server = threading.Thread(target=answer, daemon=True)
+        server.start()
+        start = time.perf_counter()
+        image, source = load_image(f"http://127.0.0.1:{listener.getsockname()[1]}/x.jpg", FALLBACK, timeout=0.3)
+        assert time.perf_counter() - start < 0.9  # the read timeout (0.3 s) ended the wait
+        finished.set()
+        server.join()
+    assert source == "data/images/grace_hopper.jpg" and image.size == (512, 600)
+    assert capsys.readouterr().out == f"could not download the image ({error}); using the bundled copy {source}\n"
 
 
 def test_load_image_falls_back_when_nothing_listens(capsys):
