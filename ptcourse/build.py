@@ -20,22 +20,17 @@ from pathlib import Path
 
 import nbformat
 
+from ptcourse.conventions import CHECK, SOLUTION_ONLY, tags
 from ptcourse.paths import NOTEBOOKS, SOLUTIONS, lessons
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-SOLUTION_ONLY = "solution-only"
-CHECK = "check"
 EXERCISE_LINE = re.compile(r"^\s*#\s*(Exercise\s+\d+\.\d+[^\n]*)$", re.MULTILINE)
 KEPT_CELL_METADATA = ("tags", "course", "editable", "deletable")
 
 
 class BuildError(Exception):
     """A solution notebook that cannot be turned into a student notebook."""
-
-
-def tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
 
 
 def exercise_title(cell) -> str | None:

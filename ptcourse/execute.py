@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -14,20 +13,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from ptcourse.conventions import deterministic_env
 from ptcourse.paths import SOLUTIONS, lessons
 
-# One thread per kernel: float reductions then give the same bits on every machine (and two kernels
-# never fight over two cores). The tests set the same variables; see tests/conftest.py.
-DETERMINISTIC_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 CELL_TIMEOUT_S = 120
 # Absolute paths (a venv's site-packages, this checkout) in stored tracebacks say where the maintainer
 # worked, not what the lesson teaches; nbval does not compare tracebacks, so rewrite them to PATH/.
 ABSOLUTE_PATH = re.compile(r"(?:/[^/\s'\"<>:]+)+/(?=(?:site-packages|solutions|notebooks|data|tests|ptcourse)/)")
-
-
-def deterministic_env() -> None:
-    """Make kernels started from this process single-threaded and hash-stable."""
-    os.environ.update(DETERMINISTIC_ENV)
 
 
 def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:

@@ -5,7 +5,7 @@ import functools
 
 import pytest
 
-from ptcourse.execute import deterministic_env
+from ptcourse.conventions import GPU, deterministic_env
 
 # Kernels inherit this process's environment: one thread each, as when the solutions were executed.
 deterministic_env()
@@ -13,7 +13,6 @@ deterministic_env()
 # Fixture notebooks are inputs to tests, not lessons: nbval must not collect them on its own.
 collect_ignore_glob = ["fixtures/*"]
 
-GPU_TAG = "gpu"
 NO_CUDA_REASON = "no CUDA device"
 
 
@@ -31,7 +30,7 @@ def cell_tags(item) -> list[str]:
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if GPU_TAG not in cell_tags(item):
+        if GPU not in cell_tags(item):
             continue
         if not cuda_available():
             item.add_marker(pytest.mark.skip(reason=NO_CUDA_REASON))

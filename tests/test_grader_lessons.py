@@ -13,9 +13,10 @@ import shutil
 import nbformat
 import pytest
 
-from ptcourse.build import CHECK, exercise_title, render, tags
+from ptcourse.build import exercise_title, render
+from ptcourse.conventions import CHECK, LOCKED, RAISES, tags
 from ptcourse.grading import Options, Release, grade_folder
-from ptcourse.grading.release import CHECK_PACKAGES, LOCKED, RAISES, cell_tags
+from ptcourse.grading.release import CHECK_PACKAGES
 from ptcourse.paths import SOLUTIONS, lessons
 
 LESSONS = lessons(SOLUTIONS)
@@ -77,7 +78,7 @@ def test_the_release_earns_nothing_and_runs_clean(graded, lesson):
     cells = {c["id"]: c for c in releases[lesson].cells}
     checks = {e.check_id for e in releases[lesson].exercises}
     unexpected = [(c.cell_id, c.status, c.ename, c.evalue) for c in report.cells
-                  if (c.status == "error") != (c.cell_id in checks or RAISES in cell_tags(cells[c.cell_id]))
+                  if (c.status == "error") != (c.cell_id in checks or RAISES in tags(cells[c.cell_id]))
                   and c.status != "skipped"]
     assert not unexpected
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from ptcourse.build import CHECK, has_solution, tags
+from ptcourse.build import has_solution
+from ptcourse.conventions import CHECK, GPU, RAISES, tags
 from ptcourse.checks._core import PASS_MARK
 from ptcourse.paths import SOLUTIONS, lessons
 
@@ -27,7 +28,7 @@ def test_raises_exception_cells_really_raise(path):
     """nbval lets a `raises-exception` cell pass whether or not it raises; the stored output must show the error."""
     quiet = [
         c.id for c in read(path).cells
-        if "raises-exception" in tags(c) and not any(o.output_type == "error" for o in c.outputs)
+        if RAISES in tags(c) and not any(o.output_type == "error" for o in c.outputs)
     ]
     assert not quiet, f"cells tagged raises-exception that raised nothing: {quiet}"
 
@@ -57,7 +58,7 @@ def test_lesson_has_title_setup_exercises_and_recap(path):
 def test_gpu_cells_print_a_message_not_a_traceback_on_cpu(path):
     """The solutions are executed on a CPU machine: a student without CUDA must get one line, not an error."""
     for cell in read(path).cells:
-        if "gpu" in tags(cell):
+        if GPU in tags(cell):
             assert not any(o.output_type == "error" for o in cell.outputs), f"gpu cell {cell.id} raised on CPU"
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             assert len(text.strip().splitlines()) == 1, f"gpu cell {cell.id} should print one line on CPU: {text!r}"

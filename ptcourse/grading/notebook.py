@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ptcourse.conventions import DETERMINISTIC_ENV
 from ptcourse.grading import kernel
 from ptcourse.grading.kernel import CellResult, Kernel, Limits
 from ptcourse.grading.release import CHECK_PACKAGES, Exercise, Release
@@ -24,17 +25,10 @@ SKIPPED, NOT_RUN = "skipped", "not run"  # cell statuses besides the kernel's
 INCELL = Path(__file__).with_name("incell.py")
 
 
-def _kernel_env() -> dict[str, str]:
-    # Imported when needed: ptcourse.execute imports nbformat, which takes seconds; workers get the dict.
-    from ptcourse.execute import DETERMINISTIC_ENV
-
-    return dict(DETERMINISTIC_ENV)
-
-
 @dataclass
 class Options:
     limits: Limits = field(default_factory=Limits)
-    env: dict[str, str] = field(default_factory=_kernel_env)  # for the kernels: one thread each, as in the tests
+    env: dict[str, str] = field(default_factory=lambda: dict(DETERMINISTIC_ENV))  # for the kernels: one thread each, as in the tests
     gpu: bool = False  # run cells tagged `gpu` (otherwise skipped, as the test suite does without CUDA)
     check_packages: tuple[str, ...] = CHECK_PACKAGES  # where the check modules live (imported afresh)
     python_path: tuple[str, ...] = ()  # extra import folders for the kernel (lessons outside ptcourse)

@@ -5,14 +5,10 @@ import ast
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-LOCKED = "locked"
-RAISES = "raises-exception"
+from ptcourse.conventions import CHECK, LOCKED
+from ptcourse.conventions import tags as cell_tags  # cells here are plain dicts: workers never import nbformat
+
 CHECK_PACKAGES = ("ptcourse.checks",)
-
-
-def cell_tags(cell: dict) -> list[str]:
-    """A notebook cell's tags (cells here are plain dicts: workers never import nbformat, see `Release.load`)."""
-    return list(cell.get("metadata", {}).get("tags", []))
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class Release:
         # Imported here: nbformat takes seconds to import, and worker processes only get a Release's dict.
         import nbformat
 
-        from ptcourse.build import CHECK, exercise_title
+        from ptcourse.build import exercise_title
 
         nb = nbformat.read(path, as_version=4)
         cells = [{"id": c.id, "cell_type": c.cell_type, "source": c.source, "metadata": {"tags": cell_tags(c)}}

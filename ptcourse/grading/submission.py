@@ -9,11 +9,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ptcourse.grading.release import RAISES, Release, cell_tags
+from ptcourse.conventions import GPU, RAISES
+from ptcourse.conventions import tags as cell_tags
+from ptcourse.grading.release import Release
 
 SKIP_TAGS = ("nbval-skip",)
 MAX_FILE_BYTES = 100 * 2**20  # a notebook is kilobytes to a few megabytes; stored outputs can make it huge
-GPU_TAG = "gpu"
 
 
 class Unreadable(Exception):
@@ -86,7 +87,7 @@ def normalized(source: str) -> str:
 def _skipped(cell: dict, gpu: bool) -> bool:
     first_line = cell["source"].lstrip().split("\n", 1)[0].strip()
     tags = cell_tags(cell)
-    return any(t in tags for t in SKIP_TAGS) or first_line == "# NBVAL_SKIP" or (GPU_TAG in tags and not gpu)
+    return any(t in tags for t in SKIP_TAGS) or first_line == "# NBVAL_SKIP" or (GPU in tags and not gpu)
 
 
 def plan(release: Release, submitted: list[dict], gpu: bool = False) -> Plan:
