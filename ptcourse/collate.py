@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import default_collate
+
+from ptcourse.datasets import pil_to_pixels
 
 
 def pad_collate(batch: Sequence[tuple[torch.Tensor, int]], pad_value: int = 0):
@@ -68,7 +69,6 @@ class SkipNone:
 
 def image_collate(batch):
     """`[(PIL image, label), ...]` → `(images [B, C, H, W] float in [0, 1], labels [B] int64)`."""
-    pixels = [torch.from_numpy(np.asarray(image, dtype=np.float32) / 255) for image, _ in batch]  # (H, W) or (H, W, C)
-    images = torch.stack([p.unsqueeze(0) if p.ndim == 2 else p.permute(2, 0, 1) for p in pixels])
+    images = torch.stack([pil_to_pixels(image).float().div(255) for image, _ in batch])
     labels = torch.tensor([label for _, label in batch])
     return images, labels

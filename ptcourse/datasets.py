@@ -72,13 +72,16 @@ class CsvDataset(Dataset):
         return self.features[index], self.labels[index]
 
 
+def pil_to_pixels(image: Image.Image) -> torch.Tensor:
+    """An 8-bit PIL image → a uint8 tensor `(channels, height, width)`."""
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8))  # (H, W) or (H, W, C)
+    return pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1).contiguous()
+
+
 def read_pixels(path: str | Path, mode: str | None = None) -> torch.Tensor:
     """One 8-bit image file → a uint8 tensor `(channels, height, width)`."""
     with Image.open(path) as image:
-        if mode is not None:
-            image = image.convert(mode)
-        pixels = torch.from_numpy(np.array(image, dtype=np.uint8))  # (H, W) or (H, W, C)
-    return pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1).contiguous()
+        return pil_to_pixels(image if mode is None else image.convert(mode))
 
 
 def decode_image(path: str | Path, mode: str | None = None) -> torch.Tensor:
