@@ -2,6 +2,10 @@
 
     python benchmarks/nbval_times.py             # every lesson, then the full suite
     python benchmarks/nbval_times.py --lessons   # lessons only
+    python benchmarks/nbval_times.py 05 08       # some lessons only
+
+Each lesson's time is also shown as a multiple of a bare kernel's: a notebook whose only cell is
+`import torch, torchvision`, run the same way. The course's target is at most 2× for every lesson.
 
 A benchmark, not a test: it prints numbers and never fails on them. Each notebook runs in its own
 pytest process exactly as the suite runs it (strict nbval, one-thread kernel), so a time includes
@@ -12,9 +16,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from ptcourse.paths import REPO, SOLUTIONS, lessons
+import nbformat
+
+from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
 
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -28,19 +36,33 @@ def timed(args: list[str]) -> tuple[float, str]:
     return time.perf_counter() - start, summary
 
 
+def bare_kernel() -> float:
+    """nbval wall time of a notebook whose only cell imports torch and torchvision (the floor of any lesson)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bare.ipynb"
+        cell = nbformat.v4.new_code_cell("import torch, torchvision", execution_count=1)
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+        return min(timed(["-p", "tests.conftest", "--rootdir", str(REPO), str(path)])[0] for _ in range(2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("only", nargs="*", help="lesson numbers to time (default: all)")
     parser.add_argument("--lessons", action="store_true", help="skip the full-suite run")
     args = parser.parse_args()
     total = 0.0
-    print(f"{'notebook':40} {'nbval wall':>10}  result")
+    bare = bare_kernel()
+    print(f"{'bare kernel (import torch, torchvision)':40} {bare:9.1f}s")
+    print(f"{'notebook':40} {'nbval wall':>10}  {'× bare':>6}  result")
     for path in lessons(SOLUTIONS):
+        if args.only and path.name[:2] not in args.only:
+            continue
         # A lone notebook does not load tests/conftest.py: name it, for one-thread kernels and the gpu skip.
         seconds, summary = timed(["-p", "tests.conftest", str(path.relative_to(REPO))])
         total += seconds
-        print(f"{path.name:40} {seconds:9.1f}s  {summary}", flush=True)
+        print(f"{path.name:40} {seconds:9.1f}s  {seconds / bare:5.1f}×  {summary}", flush=True)
     print(f"{'all lessons, one at a time':40} {total:9.1f}s")
-    if not args.lessons:
+    if not args.lessons and not args.only:
         seconds, summary = timed([])
         print(f"{'full suite (python -m pytest)':40} {seconds:9.1f}s  {summary}")
     return 0

@@ -1,11 +1,17 @@
-"""Test-suite setup: deterministic kernels, and `gpu`-tagged notebook cells skipped without CUDA."""
+"""Test-suite setup: deterministic kernels, `gpu`-tagged notebook cells skipped without CUDA, and `--heavy`.
+
+`python -m pytest` runs what a student or maintainer runs (about 5 minutes on 2 cores). Tests marked
+`heavy` (a real browser, the course installed outside its clone, the floor versions) run with
+`--heavy`, which CI (`.ci/run`) always passes.
+"""
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 
-from ptcourse.conventions import GPU, deterministic_env
+from ptcourse.tools.conventions import GPU, deterministic_env
 
 # Kernels inherit this process's environment: one thread each, as when the solutions were executed.
 deterministic_env()
@@ -28,8 +34,27 @@ def cell_tags(item) -> list[str]:
     return list(cell.metadata.get("tags", [])) if cell is not None else []
 
 
+HEAVY_REASON = "a heavy suite: run it with --heavy (CI always does)"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--heavy", action="store_true",
+                     help="also run the heavy suites: the browser, the installed package outside the clone, "
+                          "the floor versions")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "heavy: a slow suite that runs only with --heavy (CI runs it)")
+
+
+def heavy(config) -> bool:
+    return bool(config.getoption("--heavy", default=False))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if "heavy" in item.keywords and not heavy(config):
+            item.add_marker(pytest.mark.skip(reason=HEAVY_REASON))
         if GPU not in cell_tags(item):
             continue
         if not cuda_available():

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from ptcourse import datasets as course
+from ptcourse.lessons import datasets as course
 from ptcourse.checks import lesson04 as check
 
 

@@ -415,7 +415,7 @@ def test_distributed_stub_is_not_attempted():
 
 
 def test_bucket_batch_sampler_contract():
-    from ptcourse.samplers import BucketBatchSampler
+    from ptcourse.lessons.samplers import BucketBatchSampler
 
     lengths = [5, 3, 8, 1, 1, 9, 2, 7, 4, 4, 6]
     for drop_last in (False, True):

@@ -9,10 +9,10 @@ import torch
 from torch.utils.data import DataLoader, default_collate
 from torchvision.transforms.functional import pil_to_tensor, to_tensor
 
-from ptcourse import collate, text
+from ptcourse.lessons import collate, text
 from ptcourse.checks import lesson06 as check
-from ptcourse.datasets import ReviewsDataset
-from ptcourse.samplers import BucketBatchSampler
+from ptcourse.lessons.datasets import ReviewsDataset
+from ptcourse.lessons.samplers import BucketBatchSampler
 
 
 # --- Exercise 6.1: pad_collate ------------------------------------------------------------------

@@ -16,9 +16,9 @@ from torchvision import transforms as T
 from torchvision.transforms import v2
 
 from ptcourse.checks import lesson07 as check
-from ptcourse.images import load_image, open_image
-from ptcourse.paths import DATA
-from ptcourse.transforms import AddGaussianNoise, photo_pipelines
+from ptcourse.lessons.images import load_image, open_image
+from ptcourse.lessons.paths import DATA
+from ptcourse.lessons.transforms import AddGaussianNoise, photo_pipelines
 
 
 # --- Exercise 7.1: train and eval pipelines -----------------------------------------------------
@@ -180,7 +180,7 @@ def test_reference_transforms_pickle_and_compose():
     assert pickle.loads(pickle.dumps(train)) is not None
 
 
-# --- ptcourse.images.load_image -----------------------------------------------------------------
+# --- ptcourse.lessons.images.load_image -----------------------------------------------------------------
 
 FALLBACK = DATA / "images" / "grace_hopper.jpg"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import NO_CUDA_REASON, cuda_available
 
-from ptcourse.paths import REPO
+from ptcourse.tools.repo import REPO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "gpu_cells.ipynb"
 

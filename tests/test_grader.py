@@ -13,12 +13,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ptcourse.build import render
-from ptcourse.grade import main as grade_cli
-from ptcourse.grading import Limits, Options, grade_folder
-from ptcourse.grading import batch
-from ptcourse.grading.gradebook import TOTAL, write
-from ptcourse.grading.kernel import KEPT_CHARS
+from ptcourse.tools.build import render
+from ptcourse.tools.grade import main as grade_cli
+from ptcourse.tools.grading import Limits, Options, grade_folder
+from ptcourse.tools.grading import batch
+from ptcourse.tools.grading.gradebook import TOTAL, write
+from ptcourse.tools.grading.kernel import KEPT_CHARS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 SOLUTION = FIXTURES / "solutions" / "99_tiny.ipynb"

@@ -13,11 +13,11 @@ import shutil
 import nbformat
 import pytest
 
-from ptcourse.build import exercise_title, render
-from ptcourse.conventions import CHECK, LOCKED, RAISES, tags
-from ptcourse.grading import Options, Release, grade_folder
-from ptcourse.grading.release import CHECK_PACKAGES
-from ptcourse.paths import SOLUTIONS, lessons
+from ptcourse.tools.build import exercise_title, render
+from ptcourse.tools.conventions import CHECK, LOCKED, RAISES, tags
+from ptcourse.tools.grading import Options, Release, grade_folder
+from ptcourse.tools.grading.release import CHECK_PACKAGES
+from ptcourse.tools.repo import SOLUTIONS, lessons
 
 LESSONS = lessons(SOLUTIONS)
 pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons yet")

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ptcourse.paths import REPO, SOLUTIONS, lessons
+from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
 
 STARTS_PROCESSES = re.compile(r"num_workers\s*=\s*(?!0\b)\w|torch\.multiprocessing|multiprocessing\.|mp\.spawn")
 FORCE_SPAWN = """\

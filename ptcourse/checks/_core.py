@@ -1,30 +1,86 @@
-"""What every exercise check shares: the success line, the failure message, a private RNG."""
+"""What every exercise check shares: the verdict a student sees, the failure message, a private RNG.
+
+A check function is decorated with `@exercise("N.M", N_("title"))`. Called from a notebook it prints
+one line and never raises for the student's sake, so *Run All* reaches the end of a lesson:
+
+- `✔ Exercise N.M passed: ...` when the answer is right (the check's own `passed(...)`);
+- `◌ Exercise N.M — title: not done yet ...` while the stub still raises `NotImplementedError`;
+- `✘ Exercise N.M failed: ...` with what was checked, expected, what came out and a hint (on stderr).
+
+Graded (`mode.graded()`: under the grader, nbval and the course's tests) the same check raises instead:
+`NotImplementedError` for an unfinished exercise, `CheckFailed` for a wrong answer.
+"""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+import functools
+import sys
+from typing import Any, Callable, Iterator
 
 import torch
 
+from ptcourse.checks import mode
+from ptcourse.i18n import N_, _
+
 PASS_MARK = "✔"
+FAIL_MARK = "✘"
+TODO_MARK = "◌"
+PASSED, FAILED, NOT_DONE, NOT_CHECKED = N_("passed"), N_("failed"), N_("not done yet"), N_("not checked yet")
+
+# lesson module -> {exercise: title}, in the order the checks are defined; and this kernel's verdicts.
+_EXERCISES: dict[str, dict[str, str]] = {}
+_VERDICTS: dict[str, str] = {}
 
 
 class CheckFailed(AssertionError):
     """An exercise check that found a wrong answer (an AssertionError, as notebook readers expect)."""
 
 
+def exercise(number: str, title: str) -> Callable:
+    """Make a function the check of exercise `number`: it reports to a student, or raises when graded."""
+
+    def decorate(check: Callable) -> Callable:
+        _EXERCISES.setdefault(check.__module__, {})[number] = title
+
+        @functools.wraps(check)
+        def run(*args, **kwargs):
+            try:
+                result = check(*args, **kwargs)
+            except NotImplementedError:
+                _VERDICTS[number] = NOT_DONE
+                if mode.graded():
+                    raise
+                print(_("{mark} Exercise {number} — {title}: not done yet. Write your answer in the exercise "
+                        "cell above, run that cell, then run this check again.").format(
+                    mark=TODO_MARK, number=number, title=_(title)))
+                return None
+            except CheckFailed as failure:
+                _VERDICTS[number] = FAILED
+                if mode.graded():
+                    raise
+                print(f"{FAIL_MARK} {failure}", file=sys.stderr)
+                return None
+            _VERDICTS[number] = PASSED
+            return result
+
+        run.exercise = number
+        return run
+
+    return decorate
+
+
 def passed(exercise: str, message: str) -> None:
     """Print the one line a check prints when the answer is right."""
-    print(f"{PASS_MARK} Exercise {exercise} passed: {message}")
+    print(_("{mark} Exercise {number} passed: {message}").format(mark=PASS_MARK, number=exercise, message=message))
 
 
 def fail(exercise: str, what: str, expected: Any, got: Any, hint: str) -> None:
     """Raise the failure a student sees: what was checked, expected, what came out, and a hint."""
     raise CheckFailed(
-        f"Exercise {exercise}: {what}\n"
-        f"  expected: {expected}\n"
-        f"  got:      {got}\n"
-        f"  hint:     {hint}"
+        _("Exercise {number}: {what}").format(number=exercise, what=what) + "\n"
+        + _("  expected: {expected}").format(expected=expected) + "\n"
+        + _("  got:      {got}").format(got=got) + "\n"
+        + _("  hint:     {hint}").format(hint=hint)
     )
 
 
@@ -32,6 +88,93 @@ def expect(condition: bool, exercise: str, what: str, expected: Any, got: Any, h
     """`fail(...)` unless `condition` holds."""
     if not condition:
         fail(exercise, what, expected, got, hint)
+
+
+@contextlib.contextmanager
+def student_code(exercise: str, doing: str, hint: str) -> Iterator[None]:
+    """Run the student's code inside; an exception it raises becomes this check's failure, naming `doing`.
+
+    `NotImplementedError` (the stub) and `CheckFailed` pass through untouched.
+    """
+    try:
+        yield
+    except (NotImplementedError, CheckFailed):
+        raise
+    except Exception as error:  # noqa: BLE001 - any exception from student code is the student's to see
+        message = str(error).strip().splitlines()
+        fail(exercise, _("{doing} raised an exception").format(doing=doing), _("no exception"),
+             f"{type(error).__name__}: {message[0] if message else ''}", hint)
+
+
+def progress_of(module: str) -> Callable[[], None]:
+    """The `progress()` of a lesson's check module: the state of each of its exercises in this kernel."""
+
+    def progress() -> None:
+        """Print every exercise of this lesson with its state: passed, failed, not done yet, not checked yet."""
+        exercises = _EXERCISES.get(module, {})
+        marks = {PASSED: PASS_MARK, FAILED: FAIL_MARK}
+        width = max((len(_(title)) for title in exercises.values()), default=0)
+        print(_("Your progress in this lesson (as of the checks run in this session):"))
+        for number, title in exercises.items():
+            state = _VERDICTS.get(number, NOT_CHECKED)
+            print(f"  {marks.get(state, TODO_MARK)} {number}  {_(title):{width}}  {_(state)}")
+        done = sum(_VERDICTS.get(n) == PASSED for n in exercises)
+        print(_("{done} of {total} exercises passed.").format(done=done, total=len(exercises)))
+
+    return progress
+
+
+# --- Types: a student's value is validated as, or converted to, the type the statement names ---------
+def number(exercise: str, what: str, value, hint: str, *, tensor: bool = False) -> float:
+    """`value` as a float, validated: a Python int or float (`bool` is not a number here); with
+    `tensor=True` a one-element tensor that holds no graph is accepted too (say so in the statement)."""
+    if isinstance(value, torch.Tensor) and tensor:
+        expect(value.numel() == 1, exercise, what, _("one number"),
+               _("a tensor of shape {shape}").format(shape=tuple(value.shape)), hint)
+        expect(not value.requires_grad, exercise, what, _("a number"), _("a tensor that requires grad"), hint)
+        return float(plain(value).detach().reshape(()).double().item())
+    if type(value) is not float and type(value) is not int:
+        got = (_("a tensor ({dtype}, shape {shape})").format(dtype=value.dtype, shape=tuple(value.shape))
+               if isinstance(value, torch.Tensor) else describe(value))
+        fail(exercise, what, _("a Python float") if not tensor else _("a number"), got, hint)
+    return float(value)
+
+
+def integer(exercise: str, what: str, value, hint: str) -> int:
+    """`value` as an int, validated: a Python int (not a bool, a float or a tensor)."""
+    expect(type(value) is int, exercise, what, _("a Python int"), describe(value), hint)
+    return value
+
+
+def strings(exercise: str, what: str, value, hint: str) -> list[str]:
+    """`value` as a list of str, validated: a list or tuple whose items are all exactly `str`."""
+    ok = type(value) in (list, tuple) and all(type(item) is str for item in value)
+    expect(ok, exercise, what, _("a list of str"), describe(value), hint)
+    return list(value)
+
+
+def describe(value) -> str:
+    """A short, safe description of any value for a failure message (its type, and its repr if short)."""
+    kind = type(value).__name__
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a student's object may break in __repr__
+        return kind
+    return f"{kind} {text}" if len(text) <= 60 else f"{kind} {text[:57]}..."
+
+
+# --- Numbers: tolerances a float32 answer meets, and messages with enough digits to show a difference --
+FLOAT32 = {"rtol": 1e-4, "atol": 1e-5}  # a correct answer computed in float32, in any order of operations
+
+
+def near(got: float, want: float, rtol: float = FLOAT32["rtol"], atol: float = FLOAT32["atol"]) -> bool:
+    """Two numbers agree as a float32 computation of the same quantity would (NaN never agrees)."""
+    return abs(got - want) <= atol + rtol * abs(want)
+
+
+def digits(x: float) -> str:
+    """A number printed with enough digits to tell apart two values that `near` rejects."""
+    return f"{x:.8g}"
 
 
 def plain(t) -> torch.Tensor:
@@ -49,8 +192,8 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> str:
     """A short description of how far apart two tensors are, for failure messages."""
     a, b = plain(a), plain(b)
     if a.shape != b.shape:
-        return f"shape {tuple(a.shape)} instead of {tuple(b.shape)}"
-    return f"max |difference| = {(a.double() - b.double()).abs().max().item():.3g}"
+        return _("shape {got} instead of {want}").format(got=tuple(a.shape), want=tuple(b.shape))
+    return _("max |difference| = {diff:.3g}").format(diff=(a.double() - b.double()).abs().max().item())
 
 
 @contextlib.contextmanager

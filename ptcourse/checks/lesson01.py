@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ptcourse.checks._core import close, expect, max_diff, passed, private_rng
+from ptcourse.checks._core import close, exercise, expect, max_diff, passed, private_rng, progress_of
+from ptcourse.i18n import N_
 
 LINEAR_CASES = [(3, 2, True), (5, 4, True), (4, 1, False), (1, 6, True), (7, 3, False)]
 
@@ -13,6 +14,7 @@ def _registered(module: nn.Module) -> dict[str, tuple[int, ...]]:
     return {name: tuple(p.shape) for name, p in module.named_parameters()}
 
 
+@exercise("1.1", N_("MyLinear"))
 def my_linear(MyLinear) -> None:
     """MyLinear(in_features, out_features, bias=True) must behave exactly like nn.Linear."""
     ex = "1.1"
@@ -75,6 +77,7 @@ def _count_cases() -> list[tuple[str, nn.Module, int, int]]:
     ]
 
 
+@exercise("1.3", N_("count_parameters"))
 def count_parameters(count) -> None:
     """count(model, trainable_only=False) -> number of scalar parameters, each shared tensor once."""
     ex = "1.3"
@@ -94,6 +97,7 @@ def _tiny_net_reference(sizes: tuple[int, ...]) -> int:
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + sizes[-1]
 
 
+@exercise("1.2", N_("repair TinyNet"))
 def repaired_net(RepairedNet) -> None:
     """RepairedNet(sizes) must expose every weight to parameters(), the optimizer, state_dict and .to()."""
     ex = "1.2"
@@ -133,3 +137,6 @@ def repaired_net(RepairedNet) -> None:
                 ["torch.float64"], dtypes, "only registered parameters and buffers follow .to()/.double()",
             )
     passed(ex, "every weight is registered, saved in state_dict, trained by SGD and moved by .double()")
+
+
+progress = progress_of(__name__)

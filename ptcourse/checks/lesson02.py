@@ -7,7 +7,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ptcourse.checks._core import expect, fail, passed, private_rng
+from ptcourse.checks._core import exercise, expect, fail, passed, private_rng, progress_of
+from ptcourse.i18n import N_
 
 # 44 samples in batches of 8: five full batches and a last one of 4, so a mean over batches differs
 # from a mean over samples, and a loop that stops early is visible.
@@ -97,6 +98,7 @@ def _train_run(train_fn, seed: int, **mistake) -> _Run:
     return _Run(result, _state(model), loader.dataset.drawn, len(steps), model.training)
 
 
+@exercise("2.1", N_("train_one_epoch"))
 def train_one_epoch(train_fn) -> None:
     """train_one_epoch(model, loader, criterion, optimizer) -> mean training loss per sample."""
     ex, seed = "2.1", 201
@@ -158,6 +160,7 @@ def _evaluate_reference(model, loader, criterion, *, per_batch=False):
     return sum(l * s for l, s in zip(losses, sizes)) / sum(sizes), sum(correct) / sum(sizes)
 
 
+@exercise("2.2", N_("evaluate"))
 def evaluate(evaluate_fn) -> None:
     """evaluate(model, loader, criterion) -> (mean loss per sample, accuracy), in eval mode, without a graph."""
     ex, seed = "2.2", 202
@@ -262,6 +265,7 @@ def _accumulation_run(step_fn, seed, n, micro, **mistake):
     return result, _state(model)
 
 
+@exercise("2.3", N_("accumulated_step"))
 def accumulated_step(step_fn) -> None:
     """accumulated_step(model, criterion, optimizer, inputs, labels, micro_batch_size) == one step on the batch."""
     ex = "2.3"
@@ -285,3 +289,6 @@ def accumulated_step(step_fn) -> None:
         expect(abs(loss - want_loss) < SAME, ex, f"the returned loss of the batch of {n}", f"{want_loss:.6f}",
                f"{loss:.6f}", "return the loss of the whole batch: the sum of the scaled micro-batch losses")
     passed(ex, f"{len(ACCUMULATION_CASES)} batches split unevenly give exactly the one-batch step and loss")
+
+
+progress = progress_of(__name__)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ptcourse.checks._core import close, expect, fail, max_diff, passed, private_rng
+from ptcourse.checks._core import close, exercise, expect, fail, max_diff, passed, private_rng, progress_of
+from ptcourse.i18n import N_
 
 EDGE_SHAPES = [(1, 1), (1, 7), (6, 1)]  # (dim, m): one feature, one sample
 
@@ -32,6 +33,7 @@ def _same(a, b, atol=1e-10, rtol=1e-7) -> bool:
 
 
 # --- Exercise 3.1 -----------------------------------------------------------------------------------
+@exercise("3.1", N_("lr_forward"))
 def lr_forward(forward) -> None:
     """lr_forward(w, b, x) -> σ(wᵀx + b), shape (1, m)."""
     ex = "3.1"
@@ -81,6 +83,7 @@ def _call_loss(ex: str, loss, yhat: torch.Tensor, y: torch.Tensor, what: str) ->
     return got.reshape(())
 
 
+@exercise("3.2", N_("bce_loss"))
 def bce_loss(loss) -> None:
     """bce_loss(yhat, y) -> the mean binary cross-entropy, finite even where ŷ is exactly 0 or 1."""
     ex = "3.2"
@@ -115,6 +118,7 @@ def bce_loss(loss) -> None:
 
 
 # --- Exercise 3.3 -----------------------------------------------------------------------------------
+@exercise("3.3", N_("lr_backward"))
 def lr_backward(backward) -> None:
     """lr_backward(x, yhat, y) -> {"dw": (dim, 1), "db": scalar}, equal to autograd's gradients."""
     ex = "3.3"
@@ -155,6 +159,7 @@ def lr_backward(backward) -> None:
 
 
 # --- Exercise 3.4 -----------------------------------------------------------------------------------
+@exercise("3.4", N_("lr_optimize"))
 def lr_optimize(optimize) -> None:
     """lr_optimize(w, b, grads, lr) -> (w − lr·dw, b − lr·db)."""
     ex = "3.4"
@@ -208,6 +213,7 @@ def _lecture_step(w, b, x, y, lr, forward_bias: bool, update_b: bool):
     return (w - lr * dw, b - lr * db) if update_b else (w - lr * dw - lr * db, b)
 
 
+@exercise("3.5", N_("lr_step"))
 def lr_step(step) -> None:
     """lr_step(w, b, x, y, lr) -> (new w, new b, loss before the step), checked against autograd + SGD.
 
@@ -250,3 +256,6 @@ def lr_step(step) -> None:
                    f"{want_loss.item():.6f} (the mean BCE before the step)", f"{loss.reshape(()).item():.6f}",
                    "compute the loss on the forward pass you use for the gradients, before optimizing")
     passed(ex, f"forward, backward and optimize together take autograd's SGD step for {len(shapes)} shapes, b ≠ 0")
+
+
+progress = progress_of(__name__)

@@ -19,7 +19,8 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torch.utils.data._utils import worker as _worker
 
-from ptcourse.checks._core import close, expect, fail, max_diff, passed, private_rng
+from ptcourse.checks._core import close, exercise, expect, fail, max_diff, passed, private_rng, progress_of
+from ptcourse.i18n import N_
 
 
 def _call(ex: str, what: str, fn, hint: str):
@@ -91,6 +92,7 @@ def _normalised_like(got: torch.Tensor, raw: torch.Tensor, candidates) -> bool:
     return any(close(got, ((raw - m) / s).float(), atol=1e-4, rtol=1e-4) for m, s in candidates)
 
 
+@exercise("4.1", N_("a dataset over a CSV file"))
 def csv_dataset(CsvDataset) -> None:
     """CsvDataset(path, target, rows=None, stats=None): features (all other columns) normalised with
     `stats` or with the statistics of its own rows, exposed as `.stats`; int64 labels; rows in order."""
@@ -188,6 +190,7 @@ def _label_value(label):
     return None
 
 
+@exercise("4.2", N_("an image-folder dataset, decoded lazily"))
 def image_folder(ImageFolderDataset) -> None:
     """ImageFolderDataset(root, transform=None): sorted classes, samples by class then file name,
     float32 (1, H, W) images in [0, 1], int labels, transform applied, and nothing opened in __init__."""
@@ -327,6 +330,7 @@ def _start_method() -> str:
     return multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
 
 
+@exercise("4.3", N_("a line stream that shards itself"))
 def sharded_stream(ShardedLines) -> None:
     """ShardedLines(path) yields every line of the file exactly once, with 0, 1, 2 or 3 workers.
 
@@ -355,3 +359,6 @@ def sharded_stream(ShardedLines) -> None:
                 how = f"from a DataLoader with num_workers={workers}"
                 _compare(ex, lines, _call(ex, how, lambda: _real(dataset, workers), "see the error above"), how)
     passed(ex, f"each of {STREAM_LINES} lines exactly once with 0, 1, 2 and 3 workers")
+
+
+progress = progress_of(__name__)

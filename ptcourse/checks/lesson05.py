@@ -9,7 +9,8 @@ from torch.utils.data import (
     BatchSampler, DataLoader, DistributedSampler, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
 )
 
-from ptcourse.checks._core import CheckFailed, expect, fail, passed, private_rng
+from ptcourse.checks._core import CheckFailed, exercise, expect, fail, passed, private_rng, progress_of
+from ptcourse.i18n import N_
 
 # (n, val_fraction): sizes where rounding and flooring differ, tiny and large sets.
 SPLIT_CASES = [(150, 0.2), (7, 0.5), (101, 0.25), (10, 0.3), (1000, 0.1), (3, 0.0)]
@@ -44,6 +45,7 @@ def _labels(n: int, proportions: tuple[float, ...], generator: torch.Generator) 
 # --- Exercise 5.1 ------------------------------------------------------------------------------------
 
 
+@exercise("5.1", N_("a train/validation split"))
 def train_val_samplers(split) -> None:
     """split(n, val_fraction, generator) -> (train_sampler, val_sampler), two SubsetRandomSamplers."""
     ex = "5.1"
@@ -113,6 +115,7 @@ def _weighted_sampler_of(loader: DataLoader):
     return loader.sampler, loader.batch_size
 
 
+@exercise("5.2", N_("a class-balanced loader"))
 def balanced_loader(make) -> None:
     """make(dataset, labels, batch_size, num_samples, generator) -> a DataLoader whose batches balance the classes."""
     ex = "5.2"
@@ -172,6 +175,7 @@ def balanced_loader(make) -> None:
 # --- Exercise 5.3 ------------------------------------------------------------------------------------
 
 
+@exercise("5.3", N_("a stratified batch sampler"))
 def stratified_batch_sampler(StratifiedBatchSampler) -> None:
     """StratifiedBatchSampler(labels, batch_size, generator): batches that keep the class proportions."""
     ex = "5.3"
@@ -249,6 +253,7 @@ def _without_distributed_sampler():
         DistributedSampler.__iter__ = original
 
 
+@exercise("5.4", N_("the indices DistributedSampler gives a rank"))
 def distributed_indices(indices_for_rank) -> None:
     """indices_for_rank(n, num_replicas, rank, epoch, shuffle, seed, drop_last) == DistributedSampler's list."""
     ex = "5.4"
@@ -281,3 +286,6 @@ def distributed_indices(indices_for_rank) -> None:
                             "with shuffle, pad the PERMUTED list with its own first entries")
                 fail(ex, call, want, got, hint)
     passed(ex, f"matches DistributedSampler on {total} (n, replicas, rank, epoch, shuffle, seed, drop_last) cases")
+
+
+progress = progress_of(__name__)

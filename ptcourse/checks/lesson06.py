@@ -4,9 +4,10 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from ptcourse.checks._core import expect, max_diff, passed, private_rng
-from ptcourse.collate import image_collate as reference_image_collate
-from ptcourse.collate import pad_collate as reference_pad_collate
+from ptcourse.checks._core import exercise, expect, max_diff, passed, private_rng, progress_of
+from ptcourse.i18n import N_
+from ptcourse.lessons.collate import image_collate as reference_image_collate
+from ptcourse.lessons.collate import pad_collate as reference_pad_collate
 
 # (lengths of the samples, padding value or None for the default): the longest sample never comes
 # first, so a collate that sorts by length changes the order.
@@ -35,6 +36,7 @@ def _describe(x) -> str:
     return f"{type(x).__name__}: {x!r}"
 
 
+@exercise("6.1", N_("a padding collate"))
 def pad_collate(student_pad_collate) -> None:
     """pad_collate(batch, pad_value=0) -> (tokens [B, T], lengths [B], mask [B, T] bool, labels [B])."""
     ex = "6.1"
@@ -115,6 +117,7 @@ def _image_batch(size: int, mode: str, height: int, width: int) -> list[tuple[Im
 IMAGE_CASES = [(4, "L", 8, 8), (3, "RGB", 5, 7), (1, "L", 6, 3), (5, "RGB", 4, 4)]
 
 
+@exercise("6.2", N_("a collate for (image, label) pairs"))
 def image_collate(student_image_collate) -> None:
     """image_collate([(PIL image, label), ...]) -> (images [B, C, H, W] float in [0, 1], labels [B] int64)."""
     ex = "6.2"
@@ -154,3 +157,6 @@ def image_collate(student_image_collate) -> None:
                 "torch.tensor([label for _, label in batch])",
             )
     passed(ex, f"images stacked as (B, C, H, W) floats in [0, 1] and labels as int64 on {len(IMAGE_CASES)} batches")
+
+
+progress = progress_of(__name__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from ptcourse.checks._core import expect, max_diff, passed, private_rng
-from ptcourse.transforms import photo_pipelines
+from ptcourse.checks._core import exercise, expect, max_diff, passed, private_rng, progress_of
+from ptcourse.i18n import N_
+from ptcourse.lessons.transforms import photo_pipelines
 
 MIN_AREA = 0.3
 SMALL_AREA = 0.4  # with scale=(0.3, 1.0), the smallest of 48 seeded crops measures 0.28-0.32; (0.5, 1.0) gives 0.47-0.48
@@ -41,6 +42,7 @@ def _as_image_tensor(out, ex: str, what: str, size: int) -> None:
     )
 
 
+@exercise("7.1", N_("train and eval pipelines"))
 def pipelines(make_pipelines) -> None:
     """make_pipelines(size, mean, std) -> (train, eval), as specified in Exercise 7.1."""
     ex = "7.1"
@@ -131,6 +133,7 @@ def pipelines(make_pipelines) -> None:
     passed(ex, "eval is deterministic and matches the specification; train crops (30–100 %), flips and normalises, reproducibly per seed")
 
 
+@exercise("7.2", N_("a transform of your own"))
 def gaussian_noise(AddGaussianNoise) -> None:
     """AddGaussianNoise(std, generator=None): x + std * N(0, 1) noise drawn from the generator."""
     ex = "7.2"
@@ -188,3 +191,6 @@ def gaussian_noise(AddGaussianNoise) -> None:
                 "not reproducible with torch.manual_seed", "generator=None makes torch.randn use the global generator",
             )
     passed(ex, "fresh N(0, std²) noise per element and per call, from the given generator, reproducible, input untouched")
+
+
+progress = progress_of(__name__)

@@ -170,6 +170,10 @@ def run_check(namespace, source, filename, exercise, nonce, bindings, roots):
     with fresh_checks(roots, calls) as fresh:
         scope = dict(namespace)
         scope.update(resolve(bindings))
+        for root in roots:  # graded: an unfinished or wrong exercise raises, whatever the kernel's environment
+            mode = sys.modules.get(f"{root}.mode")
+            if mode is not None and hasattr(mode, "forced"):
+                mode.forced = True
         try:
             exec(compile(source, filename, "exec"), scope)
         except BaseException as error:

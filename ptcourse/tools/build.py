@@ -1,9 +1,10 @@
 """Write the student notebooks (`notebooks/`) from the solution notebooks (`solutions/`).
 
-    python -m ptcourse.build            # rewrite every student notebook
-    python -m ptcourse.build --check    # exit 1 if any student notebook is stale
+    python -m ptcourse.tools.build            # frame the solutions, rewrite every student notebook
+    python -m ptcourse.tools.build --check    # exit 1 if anything it writes is stale
 
-Rules, applied to each solution notebook:
+First each solution notebook is framed in place (`framing.py`): the generated setup cell becomes its
+first code cell and the progress cell its last cell. Then, for the student notebook:
 - a code region between `### BEGIN SOLUTION` and `### END SOLUTION` becomes a stub that raises
   `NotImplementedError` naming the exercise (taken from the cell's `# Exercise N.M — title` line);
   in markdown the region becomes "YOUR ANSWER HERE";
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-from ptcourse.conventions import CHECK, SOLUTION_ONLY, tags
-from ptcourse.paths import NOTEBOOKS, SOLUTIONS, lessons
+from ptcourse.tools import framing
+from ptcourse.tools.conventions import CHECK, SOLUTION_ONLY, tags
+from ptcourse.tools.repo import NOTEBOOKS, README, REPO, SOLUTIONS, lessons
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -117,9 +119,21 @@ def validate(nb, name: str) -> None:
         raise BuildError(f"{name}: exercise(s) {', '.join(missing)} have no check cell (tag 'check')")
 
 
-def build_notebook(solution: Path):
-    """The student notebook for one solution notebook."""
+def package_spec() -> str:
+    """What the setup cells install outside a clone, from `[tool.ptcourse]` in pyproject.toml."""
+    return framing.package_spec(framing.settings(REPO / "pyproject.toml"))
+
+
+def framed(solution: Path, package: str | None = None):
+    """A solution notebook with its current setup and progress cells."""
     nb = nbformat.read(solution, as_version=4)
+    framing.frame(nb, package_spec() if package is None else package)
+    return nb
+
+
+def build_notebook(solution: Path, package: str | None = None):
+    """The student notebook for one solution notebook (`package`: what its setup cell installs)."""
+    nb = framed(solution, package)
     validate(nb, solution.name)
     cells = [
         student_cell(cell, f"{solution.name}, cell {index} (id {cell.get('id')})")
@@ -132,21 +146,48 @@ def build_notebook(solution: Path):
     return student
 
 
-def render(solution: Path) -> str:
+def render(solution: Path, package: str | None = None) -> str:
     """The exact text of the student notebook, as written to disk."""
-    return nbformat.writes(build_notebook(solution)) + "\n"
+    return nbformat.writes(build_notebook(solution, package)) + "\n"
 
 
-def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS) -> list[str]:
+def framed_text(solution: Path) -> str:
+    """The exact text of a solution notebook once framed (equal to the file when it is current)."""
+    return nbformat.writes(framed(solution)) + "\n"
+
+
+COURSE_MAP_ROW = re.compile(r"^(\| *\d\d *\| *\[[^]]+\]\((notebooks/\d\d_\w+\.ipynb)\))(?: \[!\[Open in Colab\]\([^)]*\)\]\([^)]*\))?( *\|.*)$")
+COLAB_BADGE = " [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def readme_text(readme: Path = README) -> str:
+    """The README with an "Open in Colab" badge on each course-map row, or none while no source is set."""
+    config = framing.settings(REPO / "pyproject.toml")
+
+    def row(match):
+        url = framing.colab_url(config, match.group(2))
+        return match.group(1) + (COLAB_BADGE.format(url=url) if url else "") + match.group(3)
+
+    text = readme.read_text(encoding="utf-8")
+    return "\n".join(COURSE_MAP_ROW.sub(row, line) for line in text.split("\n"))
+
+
+def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README) -> list[str]:
     """What differs between `notebooks/` and what the builder would write there."""
     problems = []
     wanted = {p.name for p in lessons(solutions)}
     present = {p.name for p in lessons(notebooks)}
     problems += [f"notebooks/{n} is missing" for n in sorted(wanted - present)]
     problems += [f"notebooks/{n} has no solution notebook" for n in sorted(present - wanted)]
+    for name in sorted(wanted):
+        if (solutions / name).read_text(encoding="utf-8") != framed_text(solutions / name):
+            problems.append(f"solutions/{name} lacks its current setup or progress cell "
+                            "(run: python -m ptcourse.tools.build, then python -m ptcourse.tools.execute on it)")
     for name in sorted(wanted & present):
         if (notebooks / name).read_text(encoding="utf-8") != render(solutions / name):
-            problems.append(f"notebooks/{name} differs from its build (run: python -m ptcourse.build)")
+            problems.append(f"notebooks/{name} differs from its build (run: python -m ptcourse.tools.build)")
+    if readme is not None and readme.read_text(encoding="utf-8") != readme_text(readme):
+        problems.append("README.md's Open-in-Colab links differ from pyproject.toml (run: python -m ptcourse.tools.build)")
     return problems
 
 
@@ -161,11 +202,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         NOTEBOOKS.mkdir(exist_ok=True)
         for solution in lessons(SOLUTIONS):
+            text = framed_text(solution)
+            if solution.read_text(encoding="utf-8") != text:
+                solution.write_text(text, encoding="utf-8")
+                print(f"framed solutions/{solution.name}: execute it (python -m ptcourse.tools.execute solutions/{solution.name})")
             (NOTEBOOKS / solution.name).write_text(render(solution), encoding="utf-8")
             print(f"wrote notebooks/{solution.name}")
         for orphan in set(p.name for p in lessons(NOTEBOOKS)) - set(p.name for p in lessons(SOLUTIONS)):
             (NOTEBOOKS / orphan).unlink()
             print(f"removed notebooks/{orphan} (no solution notebook)")
+        if README.read_text(encoding="utf-8") != readme_text():
+            README.write_text(readme_text(), encoding="utf-8")
+            print("wrote README.md's Open-in-Colab links")
     except BuildError as error:
         print(f"build error: {error}", file=sys.stderr)
         return 2

@@ -6,8 +6,8 @@ import csv
 import itertools
 from pathlib import Path
 
-from ptcourse.grading.batch import Gradebook
-from ptcourse.grading.notebook import PASSED, NotebookReport
+from ptcourse.tools.grading.batch import Gradebook
+from ptcourse.tools.grading.notebook import PASSED, NotebookReport
 
 COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "status", "detail")
 TOTAL = "TOTAL"

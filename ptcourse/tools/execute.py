@@ -1,11 +1,12 @@
 """Execute solution notebooks in place, the way the tests run them, so stored outputs match.
 
-    python -m ptcourse.execute                         # every solution notebook
-    python -m ptcourse.execute solutions/01_*.ipynb    # some of them
+    python -m ptcourse.tools.execute                         # every solution notebook
+    python -m ptcourse.tools.execute solutions/01_*.ipynb    # some of them
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ptcourse.conventions import deterministic_env
-from ptcourse.paths import SOLUTIONS, lessons
+from ptcourse.checks.mode import GRADED_ENV
+from ptcourse.tools.conventions import deterministic_env
+from ptcourse.tools.repo import SOLUTIONS, lessons
 
 CELL_TIMEOUT_S = 120
 # Absolute paths (a venv's site-packages, this checkout) in stored tracebacks say where the maintainer
@@ -25,6 +27,7 @@ ABSOLUTE_PATH = re.compile(r"(?:/[^/\s'\"<>:]+)+/(?=(?:site-packages|solutions|n
 def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:
     """Run every cell of one notebook in a fresh kernel (cwd: its folder) and store the outputs."""
     deterministic_env()
+    os.environ[GRADED_ENV] = "1"  # a check that fails in a solution stops the run, as under nbval
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,

@@ -9,9 +9,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ptcourse.conventions import GPU, RAISES
-from ptcourse.conventions import tags as cell_tags
-from ptcourse.grading.release import Release
+from ptcourse.tools.conventions import GPU, RAISES
+from ptcourse.tools.conventions import tags as cell_tags
+from ptcourse.tools.grading.release import Release
 
 SKIP_TAGS = ("nbval-skip",)
 MAX_FILE_BYTES = 100 * 2**20  # a notebook is kilobytes to a few megabytes; stored outputs can make it huge

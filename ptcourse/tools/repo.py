@@ -1,10 +1,10 @@
-"""Where the course's folders are, wherever a notebook or a test runs from."""
+"""Where a clone's folders are: the maintainer's and instructor's tools work from a clone of the course."""
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "data"
+REPO = Path(__file__).resolve().parent.parent.parent
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
+README = REPO / "README.md"
 
 
 def lessons(folder: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """Grade a folder of submitted notebooks: one gradebook CSV and one feedback file per student.
 
-    python -m ptcourse.grade SUBMISSIONS                 # SUBMISSIONS/<student>/<NN_topic>.ipynb
-    python -m ptcourse.grade SUBMISSIONS --out grading-output --only 01 02 --workers 4 --cell-timeout 60
+    python -m ptcourse.tools.grade SUBMISSIONS                 # SUBMISSIONS/<student>/<NN_topic>.ipynb
+    python -m ptcourse.tools.grade SUBMISSIONS --out grading-output --only 01 02 --workers 4 --cell-timeout 60
 
 Each notebook runs in a fresh kernel of its own, with its check and locked cells restored from the
 release (`notebooks/`, or --release). Writes OUT/gradebook.csv and OUT/feedback/<student>.md.
@@ -13,16 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from ptcourse.build import stale
-from ptcourse.grading.batch import default_workers, grade_folder
-from ptcourse.grading.gradebook import write
-from ptcourse.grading.kernel import Limits
-from ptcourse.grading.notebook import Options
-from ptcourse.paths import NOTEBOOKS, lessons
+from ptcourse.tools.build import stale
+from ptcourse.tools.grading.batch import default_workers, grade_folder
+from ptcourse.tools.grading.gradebook import write
+from ptcourse.tools.grading.kernel import Limits
+from ptcourse.tools.grading.notebook import Options
+from ptcourse.tools.repo import NOTEBOOKS, lessons
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ptcourse.grade", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ptcourse.tools.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", type=Path, help="a folder with one subfolder of notebooks per student")
     parser.add_argument("--out", type=Path, default=Path("grading-output"), help="where to write (default: %(default)s)")
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if not lessons(args.release):
         parser.error(f"{args.release} holds no released notebooks (NN_topic.ipynb)")
     if args.release.resolve() == NOTEBOOKS.resolve() and stale():
-        print("warning: notebooks/ differs from what python -m ptcourse.build writes; grading against it anyway",
+        print("warning: notebooks/ differs from what python -m ptcourse.tools.build writes; grading against it anyway",
               file=sys.stderr)
     options = Options(
         Limits(args.cell_timeout, args.notebook_timeout, int(args.memory_limit * 2**30), int(args.output_limit * 2**20)),

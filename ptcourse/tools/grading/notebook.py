@@ -10,11 +10,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ptcourse.conventions import DETERMINISTIC_ENV
-from ptcourse.grading import kernel
-from ptcourse.grading.kernel import CellResult, Kernel, Limits
-from ptcourse.grading.release import CHECK_PACKAGES, Exercise, Release
-from ptcourse.grading.submission import Plan, Step, Unreadable, plan, read_submission
+from ptcourse.checks.mode import GRADED_ENV
+from ptcourse.tools.conventions import DETERMINISTIC_ENV
+from ptcourse.tools.grading import kernel
+from ptcourse.tools.grading.kernel import CellResult, Kernel, Limits
+from ptcourse.tools.grading.release import CHECK_PACKAGES, Exercise, Release
+from ptcourse.tools.grading.submission import Plan, Step, Unreadable, plan, read_submission
 
 PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
 TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED = "timeout", "kernel died", "output limit", "tampered"
@@ -28,7 +29,8 @@ INCELL = Path(__file__).with_name("incell.py")
 @dataclass
 class Options:
     limits: Limits = field(default_factory=Limits)
-    env: dict[str, str] = field(default_factory=lambda: dict(DETERMINISTIC_ENV))  # for the kernels: one thread each, as in the tests
+    # For the kernels: one thread each, as in the tests, and graded (incell.py also forces it on the checks).
+    env: dict[str, str] = field(default_factory=lambda: {**DETERMINISTIC_ENV, GRADED_ENV: "1"})
     gpu: bool = False  # run cells tagged `gpu` (otherwise skipped, as the test suite does without CUDA)
     check_packages: tuple[str, ...] = CHECK_PACKAGES  # where the check modules live (imported afresh)
     python_path: tuple[str, ...] = ()  # extra import folders for the kernel (lessons outside ptcourse)

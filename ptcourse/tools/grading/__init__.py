@@ -9,10 +9,10 @@ One module per job:
 - `batch`      grade a folder of students in parallel worker processes (`grade_folder`);
 - `gradebook`  write gradebook.csv and the feedback files.
 """
-from ptcourse.grading.batch import Gradebook, grade_folder
-from ptcourse.grading.kernel import CellResult, Limits
-from ptcourse.grading.notebook import STATUSES, NotebookReport, Options, Row, grade_notebook
-from ptcourse.grading.release import Release
+from ptcourse.tools.grading.batch import Gradebook, grade_folder
+from ptcourse.tools.grading.kernel import CellResult, Limits
+from ptcourse.tools.grading.notebook import STATUSES, NotebookReport, Options, Row, grade_notebook
+from ptcourse.tools.grading.release import Release
 
 __all__ = ["CellResult", "Gradebook", "Limits", "NotebookReport", "Options", "Release", "Row", "STATUSES",
            "grade_folder", "grade_notebook"]

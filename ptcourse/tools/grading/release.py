@@ -5,8 +5,8 @@ import ast
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ptcourse.conventions import CHECK, LOCKED
-from ptcourse.conventions import tags as cell_tags  # cells here are plain dicts: workers never import nbformat
+from ptcourse.tools.conventions import CHECK, LOCKED
+from ptcourse.tools.conventions import tags as cell_tags  # cells here are plain dicts: workers never import nbformat
 
 CHECK_PACKAGES = ("ptcourse.checks",)
 
@@ -35,7 +35,7 @@ class Release:
         # Imported here: nbformat takes seconds to import, and worker processes only get a Release's dict.
         import nbformat
 
-        from ptcourse.build import exercise_title
+        from ptcourse.tools.build import exercise_title
 
         nb = nbformat.read(path, as_version=4)
         cells = [{"id": c.id, "cell_type": c.cell_type, "source": c.source, "metadata": {"tags": cell_tags(c)}}

@@ -1,4 +1,4 @@
-"""`python -m ptcourse.grading.worker JOB.json`: grade one submitted notebook in a process of its own.
+"""`python -m ptcourse.tools.grading.worker JOB.json`: grade one submitted notebook in a process of its own.
 
 The batch starts one of these per notebook, so that nothing a submission does (or the grader's own
 memory for it) can touch another. The report goes to the JSON file the job names.
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psutil
 
-from ptcourse.grading.kernel import kill
-from ptcourse.grading.notebook import Options, grade_notebook
-from ptcourse.grading.release import Release
+from ptcourse.tools.grading.kernel import kill
+from ptcourse.tools.grading.notebook import Options, grade_notebook
+from ptcourse.tools.grading.release import Release
 
 
 def adopt_orphans() -> None:

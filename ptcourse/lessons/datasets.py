@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from ptcourse.paths import DATA
+from ptcourse.lessons.paths import DATA
 
 REVIEWS = DATA / "reviews.tsv"
 REVIEW_CLASSES = ("negative", "positive")  # label 0, label 1

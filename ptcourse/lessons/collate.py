@@ -12,7 +12,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import default_collate
 
-from ptcourse.datasets import pil_to_pixels
+from ptcourse.lessons.datasets import pil_to_pixels
 
 
 def pad_collate(batch: Sequence[tuple[torch.Tensor, int]], pad_value: int = 0):

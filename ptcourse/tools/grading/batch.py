@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ptcourse.grading.notebook import ERROR, MISSING, TIMEOUT, NotebookReport, Options, same_rows
-from ptcourse.grading.release import Release
-from ptcourse.paths import NOTEBOOKS, lessons
+from ptcourse.tools.grading.notebook import ERROR, MISSING, TIMEOUT, NotebookReport, Options, same_rows
+from ptcourse.tools.grading.release import Release
+from ptcourse.tools.repo import NOTEBOOKS, lessons
 
-WORKER = ["-m", "ptcourse.grading.worker"]  # run with this Python, plus the job file
+WORKER = ["-m", "ptcourse.tools.grading.worker"]  # run with this Python, plus the job file
 WORKER_GRACE_S = 180  # beyond the notebook budget: worker and kernel start-up, cleanup
 
 

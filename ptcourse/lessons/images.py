@@ -7,7 +7,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from ptcourse.paths import REPO
+from ptcourse.lessons.paths import DATA
 
 # The same bytes as data/images/grace_hopper.jpg (matplotlib's sample data, public domain).
 GRACE_HOPPER_URL = (
@@ -28,8 +28,8 @@ def load_image(url: str, fallback: str | Path, timeout: float = 3.0) -> tuple[Im
 
     `timeout` bounds the connection and each read (seconds), so an offline machine falls back quickly.
     Any failure (no network, an HTTP error status, bytes that are not an image) prints one line saying
-    so, and the bundled copy is used; where it came from is then the copy's path, relative to the
-    repository.
+    so, and the bundled copy is used; where it came from is then the copy's path from the course's
+    root (`data/images/...`), the same in a clone and in an installed package.
     """
     try:
         # Read the whole body here: a server that stalls or hangs up mid-body then raises a requests
@@ -41,6 +41,6 @@ def load_image(url: str, fallback: str | Path, timeout: float = 3.0) -> tuple[Im
             return image, url
     except (requests.RequestException, OSError) as error:
         local = Path(fallback).resolve()
-        where = local.relative_to(REPO).as_posix() if local.is_relative_to(REPO) else local.name
+        where = local.relative_to(DATA.parent).as_posix() if local.is_relative_to(DATA) else local.name
         print(f"could not download the image ({type(error).__name__}); using the bundled copy {where}")
         return open_image(local), where
