@@ -115,7 +115,7 @@ def progress_of(module: str) -> Callable[[], None]:
         marks = {PASSED: PASS_MARK, FAILED: FAIL_MARK}
         width = max((len(_(title)) for title in exercises.values()), default=0)
         print(_("Your progress in this lesson (as of the checks run in this session):"))
-        for number, title in exercises.items():
+        for number, title in sorted(exercises.items(), key=lambda item: [int(n) for n in item[0].split(".")]):
             state = _VERDICTS.get(number, NOT_CHECKED)
             print(f"  {marks.get(state, TODO_MARK)} {number}  {_(title):{width}}  {_(state)}")
         done = sum(_VERDICTS.get(n) == PASSED for n in exercises)

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import nbformat
 
-from ptcourse.tools import framing
+from ptcourse.tools import framing, translate
 from ptcourse.tools.conventions import CHECK, SOLUTION_ONLY, tags
 from ptcourse.tools.repo import NOTEBOOKS, README, REPO, SOLUTIONS, lessons
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 EXERCISE_LINE = re.compile(r"^\s*#\s*(Exercise\s+\d+\.\d+[^\n]*)$", re.MULTILINE)
-KEPT_CELL_METADATA = ("tags", "course", "editable", "deletable")
+KEPT_CELL_METADATA = ("tags", "course", "editable", "deletable", "jupyter", "cellView")
 
 
 class BuildError(Exception):
@@ -124,31 +124,61 @@ def package_spec() -> str:
     return framing.package_spec(framing.settings(REPO / "pyproject.toml"))
 
 
-def framed(solution: Path, package: str | None = None):
-    """A solution notebook with its current setup and progress cells."""
+def framed(solution: Path, package: str | None = None, language: str = "en"):
+    """A solution notebook with its current setup and progress cells (and, for another edition, its
+    markdown translated and its setup cell choosing that language)."""
     nb = nbformat.read(solution, as_version=4)
-    framing.frame(nb, package_spec() if package is None else package)
+    framing.frame(nb, package_spec() if package is None else package, language)
+    if language != "en":
+        translate.translated(nb, language, solution.name)
     return nb
 
 
-def build_notebook(solution: Path, package: str | None = None):
+def build_notebook(solution: Path, package: str | None = None, language: str = "en"):
     """The student notebook for one solution notebook (`package`: what its setup cell installs)."""
-    nb = framed(solution, package)
+    nb = framed(solution, package, language)
     validate(nb, solution.name)
     cells = [
         student_cell(cell, f"{solution.name}, cell {index} (id {cell.get('id')})")
         for index, cell in enumerate(nb.cells)
         if SOLUTION_ONLY not in tags(cell)
     ]
-    metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info") if k in nb.metadata}
+    metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info", "course") if k in nb.metadata}
     student = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
     student.nbformat_minor = max(nb.nbformat_minor, 5)
     return student
 
 
-def render(solution: Path, package: str | None = None) -> str:
+def render(solution: Path, package: str | None = None, language: str = "en") -> str:
     """The exact text of the student notebook, as written to disk."""
-    return nbformat.writes(build_notebook(solution, package)) + "\n"
+    return nbformat.writes(build_notebook(solution, package, language)) + "\n"
+
+
+def edition_solution_text(solution: Path, language: str) -> str:
+    """The solution notebook of another edition, as written to disk: the English one translated, with the
+    stored outputs of the edition's own earlier run where a code cell is unchanged (others are unrun)."""
+    nb = framed(solution, language=language)
+    path = translate.edition_folders(language)[0] / solution.name
+    earlier = {c.id: c for c in nbformat.read(path, as_version=4).cells} if path.is_file() else {}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            old = earlier.get(cell.id)
+            same = old is not None and old.cell_type == "code" and old.source == cell.source
+            cell.outputs = old.outputs if same else []
+            cell.execution_count = old.execution_count if same else None
+    return nbformat.writes(nb) + "\n"
+
+
+def writes() -> dict[Path, str]:
+    """Every file the builder writes, with its text: student notebooks and every edition's notebooks."""
+    out = {}
+    for solution in lessons(SOLUTIONS):
+        out[NOTEBOOKS / solution.name] = render(solution)
+        for language in translate.EDITIONS:
+            solutions, notebooks = translate.edition_folders(language)
+            out[solutions / solution.name] = edition_solution_text(solution, language)
+            out[notebooks / solution.name] = render(solution, language=language)
+    return out
 
 
 def framed_text(solution: Path) -> str:
@@ -186,6 +216,12 @@ def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path
     for name in sorted(wanted & present):
         if (notebooks / name).read_text(encoding="utf-8") != render(solutions / name):
             problems.append(f"notebooks/{name} differs from its build (run: python -m ptcourse.tools.build)")
+    if solutions == SOLUTIONS:
+        for path, text in writes().items():
+            if path.parent.parent.name in translate.EDITIONS and (
+                    not path.is_file() or path.read_text(encoding="utf-8") != text):
+                problems.append(f"{path.relative_to(REPO).as_posix()} differs from its build "
+                                "(run: python -m ptcourse.tools.build)")
     if readme is not None and readme.read_text(encoding="utf-8") != readme_text(readme):
         problems.append("README.md's Open-in-Colab links differ from pyproject.toml (run: python -m ptcourse.tools.build)")
     return problems
@@ -200,17 +236,23 @@ def main(argv: list[str] | None = None) -> int:
             problems = stale()
             print("\n".join(problems) or "student notebooks are up to date")
             return 1 if problems else 0
-        NOTEBOOKS.mkdir(exist_ok=True)
         for solution in lessons(SOLUTIONS):
             text = framed_text(solution)
             if solution.read_text(encoding="utf-8") != text:
                 solution.write_text(text, encoding="utf-8")
                 print(f"framed solutions/{solution.name}: execute it (python -m ptcourse.tools.execute solutions/{solution.name})")
-            (NOTEBOOKS / solution.name).write_text(render(solution), encoding="utf-8")
-            print(f"wrote notebooks/{solution.name}")
-        for orphan in set(p.name for p in lessons(NOTEBOOKS)) - set(p.name for p in lessons(SOLUTIONS)):
-            (NOTEBOOKS / orphan).unlink()
-            print(f"removed notebooks/{orphan} (no solution notebook)")
+        names = {p.name for p in lessons(SOLUTIONS)}
+        for path, text in writes().items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                print(f"wrote {path.relative_to(REPO).as_posix()}")
+                if path.parent.name == "solutions" and '"execution_count": null' in text:
+                    print(f"  execute it: python -m ptcourse.tools.execute {path.relative_to(REPO).as_posix()}")
+        for folder in [NOTEBOOKS, *(f for language in translate.EDITIONS for f in translate.edition_folders(language))]:
+            for orphan in [p for p in lessons(folder) if p.name not in names]:
+                orphan.unlink()
+                print(f"removed {orphan.relative_to(REPO).as_posix()} (no solution notebook)")
         if README.read_text(encoding="utf-8") != readme_text():
             README.write_text(readme_text(), encoding="utf-8")
             print("wrote README.md's Open-in-Colab links")

@@ -7,6 +7,7 @@ the torch and torchvision already installed. The same setting makes the README's
 """
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -20,10 +21,14 @@ except ModuleNotFoundError:  # Python 3.10
 SETUP_ID, PROGRESS_ID = "course-setup", "course-progress"
 PROGRESS_SOURCE = "check.progress()  # the state of every exercise of this lesson"
 
+# Shown folded: JupyterLab and Notebook hide the source (`jupyter.source_hidden`), Colab shows the title only.
+SETUP_METADATA = {"tags": [LOCKED], "jupyter": {"source_hidden": True}, "cellView": "form"}
+
 SETUP_TEMPLATE = '''\
-# Course setup, written by the course's build tool (edits are lost). Where the course package is installed,
-# as in a clone set up with the README, it only imports it. Elsewhere (Colab, Kaggle, a JupyterHub) it
-# installs the package first, once per session, keeping the torch and torchvision already there.
+# @title Course setup — run this cell first
+# Written by the course's build tool (edits are lost). Where the course package is installed (a clone
+# set up with the README) it only imports it; elsewhere (Colab, Kaggle, a JupyterHub) it installs it
+# first, once per session, keeping the torch and torchvision already there.
 import importlib.util
 
 COURSE_PACKAGE = {package!r}
@@ -45,12 +50,14 @@ if importlib.util.find_spec("ptcourse") is None:
         except metadata.PackageNotFoundError:
             pass
     print("Installing the course package (once per session) ...", flush=True)
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE_PACKAGE, *keep])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE_PACKAGE, *keep],
+                         capture_output=True, text=True)
     if pip.returncode:
+        print(pip.stdout[-3000:], pip.stderr[-3000:], sep="\\n")
         raise RuntimeError(
-            f"pip could not install {{COURSE_PACKAGE}} next to {{', '.join(keep) or 'this Python'}} (see its "
-            "message above). Is this notebook allowed to reach the internet? Is the installed torch inside "
-            "the range the course supports (the README's Versions section)?")
+            f"pip could not install {{COURSE_PACKAGE}} next to {{', '.join(keep) or 'this Python'}} (its "
+            "message is above). Can this notebook reach the internet? Is the installed torch inside the "
+            "range the course supports (the README's Versions section)?")
     importlib.invalidate_caches()
 import ptcourse
 
@@ -85,7 +92,7 @@ def setup_source(package: str, language: str = "en") -> str:
 
 
 def setup_cell(nbformat, package: str, language: str = "en"):
-    cell = nbformat.v4.new_code_cell(setup_source(package, language), metadata={"tags": [LOCKED]})
+    cell = nbformat.v4.new_code_cell(setup_source(package, language), metadata=copy.deepcopy(SETUP_METADATA))
     cell["id"] = SETUP_ID
     return cell
 
@@ -108,7 +115,7 @@ def frame(nb, package: str, language: str = "en") -> bool:
     existing = {c.get("id"): c for c in nb.cells if c.get("id") in wanted}
     for cell_id, fresh in wanted.items():
         old = existing.get(cell_id)
-        if old is not None and old.source == fresh.source and old.metadata.get("tags") == fresh.metadata["tags"]:
+        if old is not None and old.source == fresh.source and old.metadata == fresh.metadata:
             wanted[cell_id] = old
     others = [c for c in nb.cells if c.get("id") not in wanted]
     first_code = next((i for i, c in enumerate(others) if c.cell_type == "code"), len(others))
