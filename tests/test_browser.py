@@ -186,20 +186,25 @@ def restart_and_run_all(page) -> None:
 
 
 def prompts(page) -> list[str]:
-    return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    """The input prompts shown (`[3]:`); the setup cell's input is folded, so it shows none."""
+    return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt:visible").all_inner_texts()
 
 
 def wait_until_every_cell_ran(page, timeout: float = RUN_S) -> None:
+    """Until every shown prompt has a number and the highest is the number of code cells (a restarted
+    kernel counts from 1, so then every cell, the folded one too, has run), with the kernel idle."""
     deadline = time.monotonic() + timeout
     time.sleep(1)  # the restart clears the prompts first
+    cells = page.locator(f"{NOTEBOOK} .jp-CodeCell").count()
     while True:
-        shown = prompts(page)
-        if shown and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in shown):
+        shown = [p.strip() for p in prompts(page)]
+        numbers = [int(p[1:-2]) for p in shown if re.fullmatch(r"\[\d+\]:", p)]
+        if shown and len(numbers) == len(shown) and max(numbers) == cells:
             idle = page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']")
             if idle.count():
                 return
         if time.monotonic() > deadline:
-            raise AssertionError(f"Run All did not reach the last cell in {timeout:g} s: prompts {shown}")
+            raise AssertionError(f"Run All did not reach the last of {cells} cells in {timeout:g} s: prompts {shown}")
         time.sleep(1)
 
 
