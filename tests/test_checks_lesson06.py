@@ -93,7 +93,7 @@ answers.mistake("6.1", "no mask", match="4 things",
                 value=from_course(lambda b, p, tokens, lengths, mask, labels: (tokens, lengths, labels)))
 answers.mistake("6.1", "lengths counted as the non-padding ids", match="lengths from",
                 value=from_course(lambda b, p, tokens, lengths, mask, labels: (tokens, (tokens != p).sum(1), mask, labels)))
-answers.mistake("6.1", "squeezes, so a one-sample batch loses its batch dimension", match=r"shape of tokens.*\[4\]",
+answers.mistake("6.1", "squeezes, so a one-sample batch loses its batch dimension", match=r"shape of tokens.*squeeze",
                 value=from_course(lambda b, p, tokens, lengths, mask, labels: (tokens.squeeze(), lengths, mask, labels)))
 
 
@@ -196,7 +196,7 @@ answers.mistake("6.2", "pixels not divided by 255", match="divide the uint8 pixe
 answers.mistake("6.2", "greyscale without a channel axis", match=r"keep a channel of 1 for greyscale",
                 value=lambda batch: (torch.stack([to_tensor(image).squeeze(0) if image.mode == "L" else to_tensor(image)
                                                   for image, _ in batch]), labels_of(batch)))
-answers.mistake("6.2", "squeezes, so a one-image batch loses its batch dimension", match=r"shape of the images",
+answers.mistake("6.2", "squeezes, so a one-image batch loses its batch dimension", match=r"shape of the images.*squeeze",
                 value=lambda batch: (torch.stack([to_tensor(image) for image, _ in batch]).squeeze(0), labels_of(batch)))
 answers.mistake("6.2", "np.stack of PIL images (crashes on the images)", match=r"raised an exception.*hint:.*to_tensor",
                 value=lambda batch: (torch.stack([image for image, _ in batch]), labels_of(batch)))
@@ -211,8 +211,9 @@ def reshaped_not_permuted(batch):
     return torch.stack(images), labels_of(batch)
 
 
-answers.gaming("6.2", "tensors whose comparisons always say yes", match="Exercise 6.2",
-               value=lambda batch: (torch.zeros(len(batch), 3, 1, 1).as_subclass(Liar), labels_of(batch).as_subclass(Liar)))
+answers.gaming("6.2", "zeros of the right shape, as tensors whose comparisons always say yes", match="pixel values",
+               value=lambda batch: (torch.zeros(to_tensor(batch[0][0]).shape).expand(len(batch), -1, -1, -1).as_subclass(Liar),
+                                    labels_of(batch).as_subclass(Liar)))
 answers.gaming("6.2", "returns an object equal to anything", match="a tuple of 2 things", value=lambda batch: Anything())
 
 test_answer = answers.test()

@@ -92,7 +92,7 @@ PIPELINE_MISTAKES = {
     "eval squashes with Resize((size, size))": ("aspect ratio", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize((s, s)), *tail]))),
     "eval crops at random": ("must not be random", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize(s), T.RandomCrop(s), *tail]))),
     "eval flips at random": ("must not be random", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize(s), T.CenterCrop(s), T.RandomHorizontalFlip(), *tail]))),
-    "eval not normalised": ("normalise after ToTensor", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize(s), T.CenterCrop(s), T.ToTensor()]))),
+    "eval not normalised": ("add Normalize\\(mean, std\\)", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize(s), T.CenterCrop(s), T.ToTensor()]))),
     "eval mean and std swapped": ("given mean and std", replace(evaluate=lambda s, m, d, tail: T.Compose([T.Resize(s), T.CenterCrop(s), T.ToTensor(), T.Normalize(d, m)]))),
     "eval with ImageNet statistics": ("given mean and std", replace(evaluate=lambda s, m, d, tail: T.Compose(
         [T.Resize(s), T.CenterCrop(s), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]))),
@@ -196,7 +196,7 @@ NOISE_MISTAKES = {
     "uniform noise": ("uniform, not Gaussian", lambda self, x: self.std * torch.rand(x.shape, generator=self.generator)),
     "one noise image for all channels": ("the same noise in every channel", lambda self, x: self.std * torch.randn(x.shape[1:], generator=self.generator)),
     "one number for the whole tensor": ("one number for the whole tensor", lambda self, x: self.std * torch.randn(1, generator=self.generator)),
-    "no noise": ("standard deviation", lambda self, x: 0.0),
+    "no noise": ("the output equals the input", lambda self, x: 0.0),
     "noise of a fixed (3, H, W) shape": ("noise shaped like x", lambda self, x: self.std * torch.randn(3, *x.shape[-2:], generator=self.generator)),
 }
 for name, (match, make) in NOISE_MISTAKES.items():
@@ -258,7 +258,7 @@ class WrongMethodName(v2.Transform):
 setattr(WrongMethodName, "_transform" if check.V2_METHOD == "transform" else "transform", WrongMethodName.not_called)
 
 
-@answers.mistake("7.2", "v2: forgets super().__init__()", match="raised an exception")
+@answers.mistake("7.2", "v2: forgets super().__init__()", match=r"raised an exception.*call super\(\).__init__\(\) first")
 class NoSuperInit(NoiseV2):
     def __init__(self, std, generator=None):
         self.std, self.generator = std, generator

@@ -93,7 +93,8 @@ def pad_collate(student_pad_collate) -> None:
             expect(
                 tuple(tokens.shape) == (B, T), ex, _("shape of tokens from {what}").format(what=what),
                 _("(batch, longest) = {shape}").format(shape=(B, T)), _describe(tokens),
-                _("pad_sequence(..., batch_first=True): without it the result is (longest, batch)"),
+                _("pad_sequence(..., batch_first=True): without it the result is (longest, batch)") if tokens.ndim == 2
+                else _("keep both dimensions: a batch of one sample is (1, T), and squeeze() would drop the 1"),
             )
             expect(
                 tokens.dtype == torch.int64, ex, _("dtype of tokens from {what}").format(what=what),
@@ -175,7 +176,7 @@ def image_collate(student_image_collate) -> None:
         for size, mode, height, width in IMAGE_CASES:
             batch = _image_batch(size, mode, height, width)
             kind = _("greyscale") if mode == "L" else _("colour")
-            what = _("image_collate on {size} {kind} images ({mode!r}), {height} high × {width} wide").format(
+            what = _("image_collate on a batch of {size}, {kind} images ({mode!r}) {height} high × {width} wide").format(
                 size=size, kind=kind, mode=mode, height=height, width=width)
             want_images = _stacked(batch)
             want_labels = [label for _image, label in batch]
@@ -194,7 +195,9 @@ def image_collate(student_image_collate) -> None:
                 tuple(images.shape) == tuple(want_images.shape), ex, _("shape of the images from {what}").format(what=what),
                 _("(B, C, H, W) = {shape}").format(shape=tuple(want_images.shape)), _("shape {shape}").format(shape=tuple(images.shape)),
                 _("stack one (C, H, W) tensor per image; a PIL image as a NumPy array is (H, W) or (H, W, C), "
-                  "so move the channels first (to_tensor does) and keep a channel of 1 for greyscale"),
+                  "so move the channels first (to_tensor does) and keep a channel of 1 for greyscale")
+                if images.ndim == 4 or size > 1 else
+                _("keep all four dimensions: a batch of one image is (1, C, H, W), and squeeze() would drop a 1"),
             )
             expect(
                 images.dtype == torch.float32, ex, _("dtype of the images from {what}").format(what=what), torch.float32,

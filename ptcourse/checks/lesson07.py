@@ -29,7 +29,7 @@ PIPELINE_CASES = [
 
 
 def _random_photo(width: int, height: int) -> Image.Image:
-    return Image.fromarray(torch.randint(0, 256, (height, width, 3), dtype=torch.uint8).numpy(), mode="RGB")
+    return Image.fromarray(torch.randint(0, 256, (height, width, 3), dtype=torch.uint8).numpy())
 
 
 def _gradient_photo(width: int, height: int) -> Image.Image:
@@ -38,7 +38,7 @@ def _gradient_photo(width: int, height: int) -> Image.Image:
     y = torch.linspace(0, 255, height).round().to(torch.uint8)
     pixels = torch.stack([x.expand(height, width), y[:, None].expand(height, width),
                           torch.full((height, width), 128, dtype=torch.uint8)], dim=2)
-    return Image.fromarray(pixels.numpy(), mode="RGB")
+    return Image.fromarray(pixels.numpy())
 
 
 def _eval_reference(photo: Image.Image, size: int) -> torch.Tensor:
@@ -104,7 +104,9 @@ def pipelines(make_pipelines) -> None:
                 if not _allclose(seen, want, rtol=0, atol=EVAL_ATOL):
                     hint = _("Resize(size) with one number keeps the aspect ratio (Resize((size, size)) squashes the "
                              "photo); normalise after ToTensor, with the given mean and std")
-                    if float(seen.max()) > 2:
+                    if _allclose(first, want, rtol=0, atol=EVAL_ATOL):
+                        hint = _("the values are those of ToTensor() alone: add Normalize(mean, std) at the end")
+                    elif float(seen.max()) > 2:
                         hint = _("the values are in 0–255: convert to [0, 1] before Normalize (ToTensor(), or "
                                  "v2.ToDtype(torch.float32, scale=True): without scale=True the values stay 0–255)")
                     fail(ex, _("values from the {what}, un-normalised").format(what=what),
@@ -196,7 +198,9 @@ def _noise_of(ex: str, out, x: torch.Tensor, std: float, what: str) -> None:
     noise = plain(out).double() - plain(x).double()
     hint = _("std is the standard deviation: multiply standard normal noise (torch.randn) by std, not std**2 "
              "or sqrt(std); torch.rand is uniform, not Gaussian")
-    if noise.numel() > 1 and noise.std().item() < 1e-4 * std and noise.abs().max().item() > 0:
+    if noise.abs().max().item() == 0:
+        hint = _("the output equals the input: add the noise, x + std * torch.randn(x.shape, ...)")
+    elif noise.numel() > 1 and noise.std().item() < 1e-4 * std:
         hint = _("the same value was added everywhere (one number for the whole tensor): draw noise of x's shape, "
                  "torch.randn(x.shape, ...)")
     expect(
@@ -258,17 +262,20 @@ def gaussian_noise(AddGaussianNoise) -> None:
                _("no {method} method").format(method=V2_METHOD),
                _("torchvision 0.21 renamed _transform to transform: define transform(self, inpt, params) and add "
                  "_transform = transform, so the class works with every version"))
+    hint = _(NOISE_HINT)
+    if is_v2:
+        hint = _("a v2.Transform is an nn.Module: call super().__init__() first in __init__; then ") + hint
     with private_rng(702):
         for std in [0.1, 0.5]:
             x = torch.rand(3, 100, 100)
             original = x.clone()
-            with student_code(ex, _("AddGaussianNoise({std}, generator=...)").format(std=std), _(NOISE_HINT)):
+            with student_code(ex, _("AddGaussianNoise({std}, generator=...)").format(std=std), hint):
                 add_noise = AddGaussianNoise(std, generator=torch.Generator().manual_seed(5))
             expect(callable(add_noise), ex, _("AddGaussianNoise({std}, generator=...)").format(std=std),
                    _("a callable transform"), describe(add_noise), _("define __call__(self, x)"))
             global_state = torch.get_rng_state()
             what = _("AddGaussianNoise({std}, generator=...) on a float32 tensor of shape {shape}").format(std=std, shape=tuple(x.shape))
-            with student_code(ex, what, _(NOISE_HINT)):
+            with student_code(ex, what, hint):
                 y = add_noise(x)
             expect(
                 isinstance(y, torch.Tensor) and y.shape == x.shape and y.dtype == x.dtype, ex, _("output of {what}").format(what=what),
@@ -293,14 +300,14 @@ def gaussian_noise(AddGaussianNoise) -> None:
                 _("independent noise for every element"), _("the same noise in every channel"),
                 _("draw noise of x's full shape: torch.randn(x.shape, ...)"),
             )
-            with student_code(ex, _("a second call of the same {what}").format(what=what), _(NOISE_HINT)):
+            with student_code(ex, _("a second call of the same {what}").format(what=what), hint):
                 second = plain(add_noise(x)) - x
             expect(
                 not _allclose(second, noise, atol=1e-5 * std), ex, _("two calls of the same {what}").format(what=what),
                 _("fresh noise each call"), _("the same noise twice"),
                 _("create the generator once (it is passed in); do not re-seed it in __call__"),
             )
-            with student_code(ex, _("a twin of {what} whose generator has the same seed").format(what=what), _(NOISE_HINT)):
+            with student_code(ex, _("a twin of {what} whose generator has the same seed").format(what=what), hint):
                 twin = AddGaussianNoise(std, generator=torch.Generator().manual_seed(5))
                 twins = [plain(twin(x)), plain(twin(x))]
             expect(
@@ -310,7 +317,7 @@ def gaussian_noise(AddGaussianNoise) -> None:
             )
             odd = torch.rand(1, 37, 29)
             what_odd = _("AddGaussianNoise({std}) on a float32 tensor of shape {shape}").format(std=std, shape=tuple(odd.shape))
-            with student_code(ex, what_odd, _(NOISE_HINT)):
+            with student_code(ex, what_odd, hint):
                 unseeded = AddGaussianNoise(std)
                 torch.manual_seed(9)
                 first = unseeded(odd)
@@ -318,7 +325,9 @@ def gaussian_noise(AddGaussianNoise) -> None:
                 again = unseeded(odd)
             expect(
                 isinstance(first, torch.Tensor) and first.shape == odd.shape, ex, _("output of {what}").format(what=what_odd),
-                _("a float32 tensor of shape {shape}").format(shape=tuple(odd.shape)), describe(first),
+                _("a float32 tensor of shape {shape}").format(shape=tuple(odd.shape)),
+                _("{dtype} tensor of shape {shape}").format(dtype=first.dtype, shape=tuple(first.shape))
+                if isinstance(first, torch.Tensor) else describe(first),
                 _("return x + noise, with noise shaped like x"),
             )
             expect(
