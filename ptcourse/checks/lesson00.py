@@ -107,9 +107,10 @@ def to_channels_first(fn) -> None:
             view_hint = _(".contiguous(), .clone(), torch.tensor(...) and dtype conversions copy; ") + _(CHANNELS_HINT)
             expect(_same_memory(out, images), ex, _("memory of {what}").format(what=what),
                    _("a view: the images' own memory"), _("a copy"), view_hint)
-            marker = (out[0, c - 1, h - 1, 0] + 1).item()
-            out[0, c - 1, h - 1, 0] = marker
-            expect(images[0, h - 1, 0, c - 1].item() == (out[0, c - 1, h - 1, 0]).item(), ex,
+            marker = 0 if out[0, c - 1, h - 1, 0].item() != 0 else 1  # a value that fits every dtype
+            with torch.no_grad():
+                out[0, c - 1, h - 1, 0] = marker
+            expect(images[0, h - 1, 0, c - 1].item() == marker, ex,
                    _("a value written into {what}").format(what=what),
                    _("visible in images[0, H-1, 0, C-1]"), _("not visible"), view_hint)
     passed(ex, _("{count} batches (uint8, one image, a non-contiguous batch, square images) come back as "
