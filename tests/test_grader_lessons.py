@@ -34,12 +34,14 @@ core.close = lambda *a, **k: True
 
 
 def attacked_release(solution) -> str:
-    """The released notebook cut to its setup, exercise and check cells, with the attack after the setup."""
+    """The released notebook cut to its setup, exercise and check cells, with the attack after the setup
+    cells (the generated course setup, then the lesson's own, which binds `check`)."""
     nb = nbformat.reads(render(solution), as_version=4)
     kept = [c for c in nb.cells if c.cell_type == "code" and ({LOCKED, CHECK} & set(tags(c)) or exercise_title(c))]
     attack = nbformat.v4.new_code_cell(ATTACK)
     attack.id = "attack"
-    nb.cells = kept[:1] + [attack] + kept[1:]
+    setup = next(i for i, cell in enumerate(kept) if LOCKED not in tags(cell))
+    nb.cells = kept[:setup] + [attack] + kept[setup:]
     return nbformat.writes(nb)
 
 

@@ -1,6 +1,9 @@
-"""Show, inside a lesson, code that lives in a module (`show_source`) and the error a mistake raises (`show_error`)."""
+"""Show, inside a lesson, code that lives in a module (`show_source`), the error a mistake raises (`show_error`)
+and the warning it gives (`show_warning`)."""
 import contextlib
 import inspect
+import re
+import warnings
 from pathlib import PurePosixPath
 from typing import Iterator
 
@@ -37,3 +40,32 @@ def show_error(*expected: type[BaseException]) -> Iterator[None]:
     else:
         names = " or ".join(e.__name__ for e in expected)
         raise AssertionError(f"this demonstration expected {names}, but the code raised nothing")
+
+
+@contextlib.contextmanager
+def show_warning(*expected: type[Warning]) -> Iterator[None]:
+    """Run the block, which must warn with one of `expected`; print each such warning as Python names it.
+
+    Every run shows the warning, including PyTorch's warn-once ones (a second run of the cell would
+    otherwise print nothing), and never a file path: "(Triggered internally at ...)" is cut.
+    """
+    import torch
+
+    warn_always = torch.is_warn_always_enabled()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.set_warn_always(True)
+        try:
+            yield
+        finally:
+            torch.set_warn_always(warn_always)
+    shown = [w for w in caught if issubclass(w.category, expected)]
+    for w in caught:
+        if w not in shown:  # not part of the demonstration: let it through as usual
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for w in shown:
+        message = re.sub(r"\s*\(Triggered internally at .*\)\s*$", "", str(w.message), flags=re.S)
+        print(f"{w.category.__name__}: {message}")
+    if not shown:
+        names = " or ".join(e.__name__ for e in expected)
+        raise AssertionError(f"this demonstration expected a {names}, but the code gave none")
