@@ -37,8 +37,25 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:
         record_timing=False,
     )
     client.execute()
+    merge_streams(nb)
     scrub_tracebacks(nb)
     nbformat.write(nb, path)
+
+
+def merge_streams(nb) -> None:
+    """Join consecutive outputs of one stream: how prints were chunked is timing, not content, and a
+    re-run would otherwise change the stored file although no text changed."""
+    for cell in nb.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (previous is not None and output.get("output_type") == "stream" == previous.get("output_type")
+                    and output["name"] == previous["name"]):
+                previous["text"] += output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
 
 
 def scrub_tracebacks(nb) -> None:
