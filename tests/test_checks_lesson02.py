@@ -120,6 +120,20 @@ def numpy_average(model, loader, criterion, optimizer):
     return np.average(losses, weights=sizes)
 
 
+@answers.correct("2.1", "counts the samples in a first pass over the loader, then trains")
+def counting_first(model, loader, criterion, optimizer):
+    n = sum(len(labels) for _, labels in loader)
+    model.train()
+    total = 0.0
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+    return total / n
+
+
 def epoch(zero=True, step=True, step_first=False, zero_before_step=False, break_early=False, train=True,
           item=True, per_batch=False, unweighted=False, own_criterion=False, loss_after_step=False,
           loader_batch_size=False):
@@ -250,6 +264,15 @@ def tensor_count_evaluate(model, loader, criterion):
             correct += (outputs.softmax(dim=1).argmax(dim=1) == labels).sum()
             count += labels.numel()
     return [total / count, correct / count]
+
+
+@answers.correct("2.2", "counts the samples in a first pass, then evaluates in eval mode under no_grad")
+def counting_evaluate(model, loader, criterion):
+    n = sum(len(labels) for _, labels in loader)
+    model.eval()
+    with torch.no_grad():
+        results = [(criterion(model(x), y).item() * len(y), (model(x).argmax(1) == y).sum().item()) for x, y in loader]
+    return sum(r[0] for r in results) / n, sum(r[1] for r in results) / n
 
 
 def evaluation(eval_mode=True, no_grad=True, per_batch=False, unweighted=False, percent=False, item=True,

@@ -125,9 +125,9 @@ def train_one_epoch(train_fn) -> None:
         _("return a number: add up loss.item() (a float), not loss (a tensor that keeps every batch's graph alive)"),
     )
     expect(
-        run.drawn == N_SAMPLES, ex,
+        run.drawn >= N_SAMPLES, ex,
         _("samples drawn from a loader of {n} samples ({b} batches)").format(n=N_SAMPLES, b=N_BATCHES),
-        N_SAMPLES, run.drawn,
+        _("all {n}").format(n=N_SAMPLES), run.drawn,
         _("loop over every batch: `for inputs, labels in loader:` with no `break`, and `return` after the loop, "
           "not inside it"),
     )
@@ -203,8 +203,8 @@ def evaluate(evaluate_fn) -> None:
         result = evaluate_fn(model, loader, criterion)
     expect(isinstance(result, (tuple, list)) and len(result) == 2, ex, _("the value returned by evaluate"),
            _("a pair (mean loss, accuracy)"), describe(result), _("end with `return mean_loss, accuracy`"))
-    expect(loader.dataset.drawn == N_SAMPLES, ex, _("samples drawn from a loader of {n} samples").format(n=N_SAMPLES),
-           N_SAMPLES, loader.dataset.drawn, _("evaluate on every batch of the loader, and return after the loop"))
+    expect(loader.dataset.drawn >= N_SAMPLES, ex, _("samples drawn from a loader of {n} samples").format(n=N_SAMPLES),
+           _("all {n}").format(n=N_SAMPLES), loader.dataset.drawn, _("evaluate on every batch of the loader, and return after the loop"))
     expect(
         not any(grad_modes), ex, _("torch.is_grad_enabled() during the forward passes"), False, True,
         _("run the loop inside `with torch.no_grad():` so that no graph is built (less memory, faster)"),
