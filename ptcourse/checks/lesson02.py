@@ -20,7 +20,6 @@ _ALLCLOSE, _EQUAL = torch.allclose, torch.equal
 # from a mean over samples, and a loop that stops early is visible. Everything is float32, as in the lesson.
 N_SAMPLES, N_FEATURES, N_CLASSES, BATCH = 44, 5, 3, 8
 N_BATCHES = -(-N_SAMPLES // BATCH)
-NUMBER = N_("a number: a Python float, or a one-element tensor that holds no graph")
 
 
 class _CountingDataset(TensorDataset):
