@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from checklib import Answers
+from ptcourse.checks._core import CheckFailed
 from ptcourse.checks import lesson02 as check
 
 answers = Answers(check)
@@ -443,3 +444,16 @@ def swallowing_step(model, criterion, optimizer, inputs, labels, micro_batch_siz
     except Exception:  # noqa: BLE001 - the gaming answer
         pass
     return 1.1
+
+
+def test_a_wrong_number_is_printed_with_enough_digits_to_differ():
+    """Issue #12: '2.2 expected: 0.295455 / got: 0.295455'. Every numeric mistake shows two different numbers."""
+    numeric = [a for a in answers.items if a.kind == "mistake" and a.match and (
+        "mean over batches" in a.match or "len\\(labels\\)" in a.match or "before" in a.match or "\\+=" in a.match)]
+    assert len(numeric) >= 5
+    for answer in numeric:
+        with pytest.raises(CheckFailed) as failure:
+            answers.check(answer.exercise)(answer.value)
+        lines = {key: value.strip() for key, _, value in
+                 (line.strip().partition(":") for line in str(failure.value).splitlines()[1:3])}
+        assert lines["expected"] != lines["got"], (answer.name, str(failure.value))
