@@ -1,11 +1,34 @@
 """Lesson 02's checks reject the classic mistakes and accept correct answers written differently."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from checklib import Answers
+from ptcourse.checks._core import CheckFailed
 from ptcourse.checks import lesson02 as check
+
+answers = Answers(check)
+test_answer = answers.test()
+
+
+class Anything:
+    """Equal to anything: a check that compares `got == want` on it would pass."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch():
+    """A gaming answer patches torch; put it back for the next test."""
+    saved = torch.allclose, torch.equal
+    yield
+    torch.allclose, torch.equal = saved
 
 
 def stub(*args, **kwargs):
@@ -22,15 +45,29 @@ def test_checks_leave_the_global_random_stream_alone():
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    check.train_one_epoch(good_epoch)
-    check.evaluate(good_evaluate)
-    check.accumulated_step(good_accumulated)
+    check.train_one_epoch(solution_epoch)
+    check.evaluate(solution_evaluate)
+    check.accumulated_step(solution_accumulated)
     assert torch.equal(torch.rand(3), expected)
 
 
 # --- Exercise 2.1: train_one_epoch ------------------------------------------------------------------
-def good_epoch(model, loader, criterion, optimizer):
-    """Correct, written differently: zero_grad at the end (grads start as None), sample count by hand."""
+@answers.correct("2.1", "the lesson's solution")
+def solution_epoch(model, loader, criterion, optimizer):
+    model.train()
+    total, count = 0.0, 0
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+        count += len(labels)
+    return total / count
+
+
+@answers.correct("2.1", "zero_grad at the end (grads start as None), stacked detached losses")
+def stacked_epoch(model, loader, criterion, optimizer):
     model.train()
     losses, n = [], 0
     for x, y in loader:
@@ -43,8 +80,64 @@ def good_epoch(model, loader, criterion, optimizer):
     return (torch.stack(losses).sum() / n).item()
 
 
-def epoch(zero=True, step=True, step_first=False, break_early=False, train=True, item=True,
-          per_batch=False, own_criterion=False):
+@answers.correct("2.1", "a float32 tensor accumulator (issue #12: was rejected, 'average over samples')")
+def float32_accumulator(model, loader, criterion, optimizer):
+    model.train()
+    total = torch.zeros(())
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(labels)
+    return (total / len(loader.dataset)).item()
+
+
+@answers.correct("2.1", "returns a 0-dim tensor without a graph (the statement says it is accepted)")
+def tensor_result(model, loader, criterion, optimizer):
+    model.train()
+    total = torch.zeros(())
+    for inputs, labels in loader:
+        model.zero_grad()
+        loss = criterion(model(inputs.float()), labels.long())
+        loss.backward()
+        optimizer.step()
+        total = total + loss.detach() * len(labels)
+    return total / len(loader.dataset)
+
+
+@answers.correct("2.1", "np.average of the batch losses weighted by batch size (a NumPy float)")
+def numpy_average(model, loader, criterion, optimizer):
+    model.train()
+    losses, sizes = [], []
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        sizes.append(len(labels))
+    return np.average(losses, weights=sizes)
+
+
+@answers.correct("2.1", "counts the samples in a first pass over the loader, then trains")
+def counting_first(model, loader, criterion, optimizer):
+    n = sum(len(labels) for _, labels in loader)
+    model.train()
+    total = 0.0
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+    return total / n
+
+
+def epoch(zero=True, step=True, step_first=False, zero_before_step=False, break_early=False, train=True,
+          item=True, per_batch=False, unweighted=False, own_criterion=False, loss_after_step=False,
+          loader_batch_size=False):
     """A training epoch with one classic mistake switched on."""
 
     def train_one_epoch(model, loader, criterion, optimizer):
@@ -58,9 +151,15 @@ def epoch(zero=True, step=True, step_first=False, break_early=False, train=True,
             if step and step_first:
                 optimizer.step()
             loss.backward()
+            if zero_before_step:
+                optimizer.zero_grad()
             if step and not step_first:
                 optimizer.step()
-            total = total + (loss.item() if item else loss) * (1 if per_batch else len(y))
+            if loss_after_step:
+                with torch.no_grad():
+                    loss = criterion(model(x), y)
+            size = loader.batch_size if loader_batch_size else len(y)
+            total = total + (loss.item() if item else loss) * (1 if per_batch or unweighted else size)
             batches += 1
             if break_early:
                 return total / len(y)
@@ -69,34 +168,70 @@ def epoch(zero=True, step=True, step_first=False, break_early=False, train=True,
     return train_one_epoch
 
 
-def test_train_one_epoch_accepts_a_different_correct_answer(capsys):
-    check.train_one_epoch(good_epoch)
-    assert "Exercise 2.1 passed" in capsys.readouterr().out
+for mistake, match in [
+    (dict(zero=False), "without optimizer.zero_grad"),
+    (dict(step=False), r"optimizer\.step"),
+    (dict(step_first=True), "never changed"),
+    (dict(zero_before_step=True), "never changed"),
+    (dict(break_early=True), "loop over every batch"),
+    (dict(train=False), r"model\.train\(\)"),
+    (dict(item=False), r"loss\.item\(\)"),
+    (dict(per_batch=True), "mean over batches"),
+    (dict(unweighted=True), r"multiply it by len\(labels\)"),
+    (dict(own_criterion=True), "criterion you were given"),
+    (dict(loss_after_step=True), "for each batch: optimizer.zero_grad"),  # its extra forward moves BatchNorm
+    (dict(loader_batch_size=True), "before its step"),
+]:
+    answers.mistake("2.1", ", ".join(f"{k}={v}" for k, v in mistake.items()), epoch(**mistake), match=match)
 
 
-@pytest.mark.parametrize(
-    "mistake, message",
-    [
-        (dict(zero=False), "without optimizer.zero_grad"),
-        (dict(step=False), "optimizer.step"),
-        (dict(step_first=True), "never changed"),
-        (dict(break_early=True), "loop over every batch"),
-        (dict(train=False), "model.train()"),
-        (dict(item=False), "loss.item()"),
-        (dict(per_batch=True), "average over samples"),
-        (dict(own_criterion=True), "criterion you were given"),
-    ],
-    ids=lambda v: "-".join(v) if isinstance(v, dict) else None,
-)
-def test_train_one_epoch_rejects_mistakes(mistake, message):
-    with pytest.raises(AssertionError, match="Exercise 2.1") as error:
-        check.train_one_epoch(epoch(**mistake))
-    assert message in str(error.value)
+@answers.gaming("2.1", "swallows the exception its loop raises and returns a plausible loss",
+                match="loop over every batch")
+def swallowing_epoch(model, loader, criterion, optimizer):
+    try:
+        for inputs, labels in loader:
+            loss = criterion(model(inputs), labels.float())  # float labels: cross_entropy raises
+            loss.backward()
+    except Exception:  # noqa: BLE001 - the gaming answer
+        pass
+    return 1.1
+
+
+@answers.gaming("2.1", "patches torch.allclose and torch.equal, then forgets zero_grad",
+                match="without optimizer.zero_grad")
+def patching_epoch(model, loader, criterion, optimizer):
+    torch.allclose = lambda *args, **kwargs: True
+    torch.equal = lambda *args, **kwargs: True
+    return epoch(zero=False)(model, loader, criterion, optimizer)
+
+
+class AlwaysEqualFloat(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+answers.gaming("2.1", "returns a float subclass equal to anything after a correct loop",
+               lambda *args: AlwaysEqualFloat(solution_epoch(*args) + 1), match="a number")
 
 
 # --- Exercise 2.2: evaluate -------------------------------------------------------------------------
-def good_evaluate(model, loader, criterion):
-    """Correct, written differently: inference_mode, outputs gathered, one loss at the end."""
+@answers.correct("2.2", "the lesson's solution")
+def solution_evaluate(model, loader, criterion):
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            outputs = model(inputs)
+            total_loss += criterion(outputs, labels).item() * len(labels)
+            correct += (outputs.argmax(dim=1) == labels).sum().item()
+            count += len(labels)
+    return total_loss / count, correct / count
+
+
+@answers.correct("2.2", "inference_mode, outputs gathered, one loss at the end, float64 mean")
+def gathered_evaluate(model, loader, criterion):
     model.eval()
     with torch.inference_mode():
         pairs = [(model(x), y) for x, y in loader]
@@ -105,7 +240,44 @@ def good_evaluate(model, loader, criterion):
         return criterion(outputs, labels).item(), (outputs.argmax(1) == labels).double().mean().item()
 
 
-def evaluation(eval_mode=True, no_grad=True, per_batch=False, percent=False, item=True):
+@answers.correct("2.2", "the lesson's own accuracy idiom: .float().mean().item() (issue #12: was rejected)")
+def float_mean_evaluate(model, loader, criterion):
+    model.eval()
+    losses, hits = [], []
+    with torch.no_grad():
+        for inputs, labels in loader:
+            outputs = model(inputs)
+            losses.append(criterion(outputs, labels) * len(labels))
+            hits.append(outputs.argmax(dim=1) == labels)
+    accuracy = torch.cat(hits).float().mean().item()
+    return (torch.stack(losses).sum() / len(loader.dataset)).item(), accuracy
+
+
+@answers.correct("2.2", "correct / count on integer tensors: 0-dim float32 tensors, softmax before argmax, a list "
+                        "(issue #12: was rejected)")
+def tensor_count_evaluate(model, loader, criterion):
+    model.eval()
+    total, correct, count = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            outputs = model(inputs)
+            total += criterion(outputs, labels) * labels.numel()
+            correct += (outputs.softmax(dim=1).argmax(dim=1) == labels).sum()
+            count += labels.numel()
+    return [total / count, correct / count]
+
+
+@answers.correct("2.2", "counts the samples in a first pass, then evaluates in eval mode under no_grad")
+def counting_evaluate(model, loader, criterion):
+    n = sum(len(labels) for _, labels in loader)
+    model.eval()
+    with torch.no_grad():
+        results = [(criterion(model(x), y).item() * len(y), (model(x).argmax(1) == y).sum().item()) for x, y in loader]
+    return sum(r[0] for r in results) / n, sum(r[1] for r in results) / n
+
+
+def evaluation(eval_mode=True, no_grad=True, per_batch=False, unweighted=False, percent=False, item=True,
+               overwrite=False, dim=1):
     """An evaluation with one classic mistake switched on."""
 
     def evaluate(model, loader, criterion):
@@ -116,12 +288,12 @@ def evaluation(eval_mode=True, no_grad=True, per_batch=False, percent=False, ite
             for x, y in loader:
                 out = model(x)
                 loss = criterion(out, y)
-                hits = (out.argmax(1) == y).sum().item()
+                hits = (out.argmax(dim) == y).sum().item()
                 if per_batch:
                     total, correct, batches = total + loss.item(), correct + hits / len(y), batches + 1
                 else:
-                    total = total + (loss.item() if item else loss) * len(y)
-                    correct += hits
+                    total = total + (loss.item() if item else loss) * (1 if unweighted else len(y))
+                    correct = hits if overwrite else correct + hits
                 count += len(y)
         n = batches if per_batch else count
         return total / n, correct / n * (100 if percent else 1)
@@ -129,31 +301,57 @@ def evaluation(eval_mode=True, no_grad=True, per_batch=False, percent=False, ite
     return evaluate
 
 
-def test_evaluate_accepts_a_different_correct_answer(capsys):
-    check.evaluate(good_evaluate)
-    assert "Exercise 2.2 passed" in capsys.readouterr().out
+for mistake, match in [
+    (dict(eval_mode=False), r"model\.eval\(\)"),
+    (dict(no_grad=False), r"torch\.no_grad\(\)"),
+    (dict(per_batch=True), "mean over batches"),
+    (dict(unweighted=True), r"multiply it by len\(labels\)"),
+    (dict(percent=True), "not a percentage"),
+    (dict(no_grad=False, item=False), r"torch\.no_grad\(\)"),
+    (dict(overwrite=True), r"add it up with \+="),
+    (dict(dim=0), "raised an exception.*argmax"),
+]:
+    answers.mistake("2.2", ", ".join(f"{k}={v}" for k, v in mistake.items()), evaluation(**mistake), match=match)
+
+answers.mistake("2.2", "returns a dict", lambda model, loader, criterion: dict(
+    zip(("loss", "accuracy"), solution_evaluate(model, loader, criterion))), match="a pair")
 
 
-@pytest.mark.parametrize(
-    "mistake, message",
-    [
-        (dict(eval_mode=False), "model.eval()"),
-        (dict(no_grad=False), "torch.no_grad()"),
-        (dict(per_batch=True), "mean over batches"),
-        (dict(percent=True), "not a percentage"),
-        (dict(no_grad=False, item=False), "no_grad"),
-    ],
-    ids=["no-eval", "no-no_grad", "per-batch-mean", "percent", "tensor-with-graph"],
-)
-def test_evaluate_rejects_mistakes(mistake, message):
-    with pytest.raises(AssertionError, match="Exercise 2.2") as error:
-        check.evaluate(evaluation(**mistake))
-    assert message in str(error.value)
+@answers.gaming("2.2", "returns two objects equal to anything", match="a Python float")
+def anything_evaluate(model, loader, criterion):
+    solution_evaluate(model, loader, criterion)
+    return Anything(), Anything()
+
+
+@answers.gaming("2.2", "stays in train mode and restores the BatchNorm statistics afterwards", match="mean loss")
+def restoring_evaluate(model, loader, criterion):
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+    result = evaluation(eval_mode=False)(model, loader, criterion)
+    model.load_state_dict(saved)
+    return result
+
+
+@answers.gaming("2.2", "patches torch.equal, then skips model.eval()", match=r"model\.eval\(\)")
+def patching_evaluate(model, loader, criterion):
+    torch.equal = lambda *args, **kwargs: True
+    return evaluation(eval_mode=False)(model, loader, criterion)
 
 
 # --- Exercise 2.3: accumulated_step -----------------------------------------------------------------
-def good_accumulated(model, criterion, optimizer, inputs, labels, micro_batch_size):
-    """Correct, written differently: index arithmetic, a summed-loss criterion divided by the batch size."""
+@answers.correct("2.3", "the lesson's solution")
+def solution_accumulated(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    optimizer.zero_grad()
+    total = 0.0
+    for xs, ys in zip(inputs.split(micro_batch_size), labels.split(micro_batch_size)):
+        loss = criterion(model(xs), ys) * len(xs) / len(inputs)
+        loss.backward()
+        total += loss.item()
+    optimizer.step()
+    return total
+
+
+@answers.correct("2.3", "index arithmetic, a summed-loss criterion divided by the batch size, grads set to None")
+def summed_accumulated(model, criterion, optimizer, inputs, labels, micro_batch_size):
     for p in model.parameters():
         p.grad = None
     total = 0.0
@@ -166,6 +364,21 @@ def good_accumulated(model, criterion, optimizer, inputs, labels, micro_batch_si
     return total
 
 
+@answers.correct("2.3", "sums unscaled per-sample losses, divides the gradients before the step, float32 tensor result")
+def scaled_gradients(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    model.zero_grad()
+    total = torch.zeros(())
+    for xs, ys in zip(torch.split(inputs, micro_batch_size), torch.split(labels, micro_batch_size)):
+        loss = criterion(model(xs), ys) * len(xs)
+        loss.backward()
+        total += loss.detach()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.grad /= len(inputs)
+    optimizer.step()
+    return total / len(inputs)
+
+
 def accumulation(**mistake):
     """An accumulated step with one classic mistake switched on (the check's own mistake switches)."""
 
@@ -175,28 +388,72 @@ def accumulation(**mistake):
     return accumulated_step
 
 
-def test_accumulated_step_accepts_a_different_correct_answer(capsys):
-    check.accumulated_step(good_accumulated)
-    assert "Exercise 2.3 passed" in capsys.readouterr().out
+for mistake, hint in check.ACCUMULATION_MISTAKES:
+    answers.mistake("2.3", ", ".join(f"{k}={v}" for k, v in mistake.items()), accumulation(**mistake),
+                    match=hint[:40].replace("(", r"\(").replace(")", r"\)").replace(".", r"\."))
+answers.mistake("2.3", "a step per micro-batch", accumulation(step="each"), match="step once, after the loop")
+answers.mistake("2.3", "drops the last, smaller micro-batch", accumulation(keep_last=False),
+                match="keeps the last, smaller micro-batch")
 
 
-@pytest.mark.parametrize("mistake, hint", check.ACCUMULATION_MISTAKES, ids=lambda v: str(v) if isinstance(v, dict) else "")
-def test_accumulated_step_rejects_mistakes(mistake, hint):
-    with pytest.raises(AssertionError, match="Exercise 2.3") as error:
-        check.accumulated_step(accumulation(**mistake))
-    assert hint in str(error.value)
+@answers.mistake("2.3", "returns the summed loss as a tensor with its graph", match="a tensor that requires grad")
+def keeps_graph(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    optimizer.zero_grad()
+    total = 0
+    for xs, ys in zip(inputs.split(micro_batch_size), labels.split(micro_batch_size)):
+        loss = criterion(model(xs), ys) * len(xs) / len(inputs)
+        loss.backward()
+        total = total + loss
+    optimizer.step()
+    return total
 
 
-def test_accumulated_step_rejects_a_tensor_with_its_graph():
-    def keeps_graph(model, criterion, optimizer, inputs, labels, micro_batch_size):
-        optimizer.zero_grad()
-        total = 0
+@answers.mistake("2.3", "returns the loss after the step (one more forward pass)", match="one micro-batch at a time")
+def loss_after_step(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    solution_accumulated(model, criterion, optimizer, inputs, labels, micro_batch_size)
+    with torch.no_grad():
+        return criterion(model(inputs), labels).item()
+
+
+@answers.mistake("2.3", "returns the last micro-batch's unscaled loss", match="before the step")
+def last_loss(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    optimizer.zero_grad()
+    for xs, ys in zip(inputs.split(micro_batch_size), labels.split(micro_batch_size)):
+        loss = criterion(model(xs), ys)
+        (loss * len(xs) / len(inputs)).backward()
+    optimizer.step()
+    return loss.item()
+
+
+@answers.gaming("2.3", "one step on the whole batch, ignoring micro_batch_size", match="one micro-batch at a time")
+def whole_batch(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    optimizer.zero_grad()
+    loss = criterion(model(inputs), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@answers.gaming("2.3", "swallows the exception of a wrong loop and returns a plausible loss",
+                match="one micro-batch at a time")
+def swallowing_step(model, criterion, optimizer, inputs, labels, micro_batch_size):
+    try:
         for xs, ys in zip(inputs.split(micro_batch_size), labels.split(micro_batch_size)):
-            loss = criterion(model(xs), ys) * len(xs) / len(inputs)
-            loss.backward()
-            total = total + loss
+            criterion(model(xs), ys.float()).backward()  # float labels: cross_entropy raises
         optimizer.step()
-        return total
+    except Exception:  # noqa: BLE001 - the gaming answer
+        pass
+    return 1.1
 
-    with pytest.raises(AssertionError, match="Exercise 2.3"):
-        check.accumulated_step(keeps_graph)
+
+def test_a_wrong_number_is_printed_with_enough_digits_to_differ():
+    """Issue #12: '2.2 expected: 0.295455 / got: 0.295455'. Every numeric mistake shows two different numbers."""
+    numeric = [a for a in answers.items if a.kind == "mistake" and a.match and (
+        "mean over batches" in a.match or "len\\(labels\\)" in a.match or "before" in a.match or "\\+=" in a.match)]
+    assert len(numeric) >= 5
+    for answer in numeric:
+        with pytest.raises(CheckFailed) as failure:
+            answers.check(answer.exercise)(answer.value)
+        lines = {key: value.strip() for key, _, value in
+                 (line.strip().partition(":") for line in str(failure.value).splitlines()[1:3])}
+        assert lines["expected"] != lines["got"], (answer.name, str(failure.value))

@@ -27,16 +27,20 @@ def show_source(obj) -> None:
 
 
 @contextlib.contextmanager
-def show_error(*expected: type[BaseException]) -> Iterator[None]:
+def show_error(*expected: type[BaseException], lines: tuple[str, ...] = ()) -> Iterator[None]:
     """Run the block, which must raise one of `expected`; print that error as Python names it, and go on.
 
     Lessons show a mistake's error this way instead of letting the cell fail, so that Run All reaches
     the end of the notebook everywhere (Colab and some editors ignore the `raises-exception` tag).
+    With `lines`, a long message is cut to its lines that contain one of these strings (all of it if none does).
     """
     try:
         yield
     except expected as error:
-        print(f"{type(error).__name__}: {error}")
+        message = str(error)
+        kept = [line.strip() for line in message.splitlines() if any(text in line for text in lines)]
+        message = "\n".join(kept) if kept else message
+        print(f"{type(error).__name__}: {message}")
     else:
         names = " or ".join(e.__name__ for e in expected)
         raise AssertionError(f"this demonstration expected {names}, but the code raised nothing")
