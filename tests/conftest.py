@@ -38,9 +38,12 @@ HEAVY_REASON = "a heavy suite: run it with --heavy (CI always does)"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--heavy", action="store_true",
-                     help="also run the heavy suites: the browser, the installed package outside the clone, "
-                          "the floor versions")
+    try:
+        parser.addoption("--heavy", action="store_true",
+                         help="also run the heavy suites: the browser, the installed package outside the "
+                              "clone, the floor versions")
+    except ValueError:  # loaded twice: as tests/conftest.py and as `-p tests.conftest`
+        pass
 
 
 def pytest_configure(config):

@@ -17,6 +17,7 @@ import functools
 import sys
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
 from ptcourse.checks import mode
@@ -128,6 +129,8 @@ def progress_of(module: str) -> Callable[[], None]:
 def number(exercise: str, what: str, value, hint: str, *, tensor: bool = False) -> float:
     """`value` as a float, validated: a Python int or float (`bool` is not a number here); with
     `tensor=True` a one-element tensor that holds no graph is accepted too (say so in the statement)."""
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()  # np.mean(...) gives a NumPy scalar: as good as a Python number
     if isinstance(value, torch.Tensor) and tensor:
         expect(value.numel() == 1, exercise, what, _("one number"),
                _("a tensor of shape {shape}").format(shape=tuple(value.shape)), hint)
@@ -141,7 +144,9 @@ def number(exercise: str, what: str, value, hint: str, *, tensor: bool = False) 
 
 
 def integer(exercise: str, what: str, value, hint: str) -> int:
-    """`value` as an int, validated: a Python int (not a bool, a float or a tensor)."""
+    """`value` as an int, validated: a Python int or a NumPy integer (not a bool, a float or a tensor)."""
+    if isinstance(value, np.integer):
+        value = value.item()
     expect(type(value) is int, exercise, what, _("a Python int"), describe(value), hint)
     return value
 
@@ -165,6 +170,8 @@ def describe(value) -> str:
 
 # --- Numbers: tolerances a float32 answer meets, and messages with enough digits to show a difference --
 FLOAT32 = {"rtol": 1e-4, "atol": 1e-5}  # a correct answer computed in float32, in any order of operations
+# Bound when the checks are imported: a notebook that patches torch.allclose later cannot fake `close`.
+_ALLCLOSE = torch.allclose
 
 
 def near(got: float, want: float, rtol: float = FLOAT32["rtol"], atol: float = FLOAT32["atol"]) -> bool:
@@ -185,7 +192,7 @@ def plain(t) -> torch.Tensor:
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     """Same shape and values within tolerance (False instead of an error on a shape mismatch)."""
     a, b = plain(a), plain(b)
-    return a.shape == b.shape and torch.allclose(a.to(b.dtype), b, atol=atol, rtol=rtol)
+    return a.shape == b.shape and _ALLCLOSE(a.to(b.dtype), b, atol=atol, rtol=rtol)
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> str:
