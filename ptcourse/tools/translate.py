@@ -2,7 +2,7 @@
 
     python -m ptcourse.tools.translate stale      # every missing or stale translation, with the English change
     python -m ptcourse.tools.translate sync       # add what is missing to the translation sources (to translate)
-    python -m ptcourse.tools.translate catalog    # extract the checks' messages, update the .po, compile the .mo
+    python -m ptcourse.tools.translate catalog    # extract the checks' messages, update the .po files, compile
 
 An edition (`ko/solutions/`, `ko/notebooks/`, written by `python -m ptcourse.tools.build`) is the English
 solution notebook with its markdown cells replaced by their translations from one source per lesson,
@@ -30,9 +30,9 @@ from pathlib import Path
 
 from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
 
-EDITIONS: tuple[str, ...] = ()  # ("ko",) once the Korean edition lands
+EDITIONS = ("ko",)
 TRANSLATIONS = REPO / "translations"
-LOCALE = REPO / "ptcourse" / "locale"
+LOCALE = REPO / "ptcourse" / "locale"  # compiled catalogs, shipped in the package
 HEADER = re.compile(r"^<!-- cell (?P<id>\S+) · en (?P<fingerprint>[0-9a-f]{12}) -->$")
 TODO = "TODO: translate"
 
@@ -114,6 +114,8 @@ def problems(language: str, solution: Path) -> list[str]:
         where = f"{language}: {solution.name}, cell {cell.id}"
         if entry is None or not entry.done:
             found.append(f"{where} is not translated:\n{indent(cell.source)}")
+        elif fingerprint(entry.english) == fingerprint(cell.source) and (lost := kept(cell.source) - kept_in(entry.translation)):
+            found.append(f"{where}: the translation drops what must stay verbatim: {sorted(lost)}")
         elif fingerprint(entry.english) != fingerprint(cell.source):
             diff = difflib.unified_diff(entry.english.strip().splitlines(), cell.source.strip().splitlines(),
                                         "translated from", "English now", lineterm="", n=1)
@@ -122,6 +124,23 @@ def problems(language: str, solution: Path) -> list[str]:
     found += [f"{language}: {solution.name} translates cell {i}, which is no markdown cell of the English lesson"
               for i in unknown]
     return found
+
+
+def fields(message: str) -> set[str]:
+    """The `{name}` / `{name:.3g}` fields of a message, which its translation must keep exactly."""
+    return set(re.findall(r"(?<!\{)\{[^{}]*\}(?!\})", message))
+
+
+def kept(english: str) -> set[str]:
+    """What a translated cell must keep verbatim: inline code, math, links' targets and headings' numbers."""
+    spans = set(re.findall(r"`[^`\n]+`", english)) | set(re.findall(r"\$[^$\n]+\$", english))
+    spans |= set(re.findall(r"\]\(([^)\s]+)\)", english))
+    spans |= set(re.findall(r"^#+ (\d+(?:\.\d+)*)\b", english, flags=re.MULTILINE))
+    return spans
+
+
+def kept_in(translation: str) -> set[str]:
+    return {span for span in kept(translation)} | {span for span in re.findall(r"\S+", translation)}
 
 
 def indent(text: str) -> str:
@@ -163,41 +182,83 @@ def translated(nb, language: str, lesson: str):
 
 
 # --- Message catalogs (gettext) ----------------------------------------------------------------------
-def catalog_paths(language: str) -> tuple[Path, Path]:
-    folder = LOCALE / language / "LC_MESSAGES"
-    return folder / "ptcourse.po", folder / "ptcourse.mo"
+# The sources are one .po file per lesson's checks (`lessonNN.po`) and one for the rest (`course.po`), in
+# translations/<language>/messages/, so that lessons can be translated side by side; they compile into
+# the one catalog the package reads, ptcourse/locale/<language>/LC_MESSAGES/ptcourse.mo.
+def messages_folder(language: str) -> Path:
+    return TRANSLATIONS / language / "messages"
 
 
-def extract():
-    """Every message marked `_()` / `N_()` in the course package, as a Babel catalog."""
+def compiled_path(language: str) -> Path:
+    return LOCALE / language / "LC_MESSAGES" / "ptcourse.mo"
+
+
+def source_of(location: str) -> str:
+    """Which .po file a message belongs to, from where it first appears (`ptcourse/checks/lesson05.py`)."""
+    match = re.search(r"checks/(lesson\d\d)\.py$", location)
+    return f"{match.group(1) if match else 'course'}.po"
+
+
+def extract() -> dict[str, "object"]:
+    """Every message marked `_()` / `N_()` in the course package: {po file name: Babel catalog}."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
-    template = Catalog(project="ptcourse", fuzzy=False)
-    for filename, lineno, message, comments, context in extract_from_dir(
-            str(REPO / "ptcourse"), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}):
-        template.add(message, locations=[(f"ptcourse/{filename}", lineno)], auto_comments=comments, context=context)
-    return template
+    found: dict[str, list] = {}
+    for filename, lineno, message, comments, context in sorted(extract_from_dir(
+            str(REPO / "ptcourse"), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}),
+            key=lambda item: (item[0], item[1])):
+        found.setdefault(message, []).append((f"ptcourse/{filename}", lineno))
+    catalogs: dict[str, Catalog] = {}
+    for message, locations in found.items():
+        name = source_of(locations[0][0])
+        catalog = catalogs.setdefault(name, Catalog(project="ptcourse", fuzzy=False))
+        catalog.add(message, locations=locations)
+    return catalogs
+
+
+def read_catalogs(language: str) -> dict[str, "object"]:
+    from babel.messages.pofile import read_po
+
+    catalogs = {}
+    for po in sorted(messages_folder(language).glob("*.po")):
+        with open(po, "rb") as f:
+            catalogs[po.name] = read_po(f)
+    return catalogs
+
+
+def merged(language: str):
+    """The language's .po files as one catalog (what the .mo holds)."""
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(locale=language, project="ptcourse", fuzzy=False)
+    for part in read_catalogs(language).values():
+        for message in part:
+            if message.id and message.string and not message.fuzzy:
+                catalog.add(message.id, message.string)
+    return catalog
 
 
 def catalog_problems(language: str) -> list[str]:
-    """English messages without a translation, and a compiled catalog out of date with its .po."""
-    from babel.messages.pofile import read_po
-
-    po, mo = catalog_paths(language)
-    if not po.is_file():
-        return [f"{language}: {po.relative_to(REPO)} is missing (run: python -m ptcourse.tools.translate catalog)"]
-    with open(po, "rb") as f:
-        catalog = read_po(f)
+    """English messages without a translation, and a compiled catalog out of date with its sources."""
+    sources = read_catalogs(language)
     found = []
-    for message in extract():
-        if not message.id:
-            continue  # the catalog's header
-        translation = catalog.get(message.id)
-        if translation is None or not translation.string or translation.fuzzy:
-            found.append(f"{language}: the message {message.id!r} ({message.locations[0][0]}) has no translation")
-    if not mo.is_file() or mo.read_bytes() != compiled(catalog):
-        found.append(f"{language}: {mo.relative_to(REPO)} is not compiled from its .po "
+    for name, template in extract().items():
+        source = sources.get(name)
+        for message in template:
+            if not message.id:
+                continue  # the catalog's header
+            translation = source.get(message.id) if source is not None else None
+            where = f"{message.locations[0][0]}:{message.locations[0][1]}"
+            if translation is None or not translation.string or translation.fuzzy:
+                found.append(f"{language}: the message {message.id!r} ({where}) has no translation in "
+                             f"translations/{language}/messages/{name}")
+            elif fields(translation.string) != fields(message.id):
+                found.append(f"{language}: the translation of {message.id!r} ({where}) has the fields "
+                             f"{sorted(fields(translation.string))}, not {sorted(fields(message.id))}")
+    mo = compiled_path(language)
+    if not mo.is_file() or mo.read_bytes() != compiled(merged(language)):
+        found.append(f"{language}: {mo.relative_to(REPO)} is not compiled from translations/{language}/messages/ "
                      "(run: python -m ptcourse.tools.translate catalog)")
     return found
 
@@ -213,22 +274,26 @@ def compiled(catalog) -> bytes:
 
 
 def update_catalog(language: str) -> None:
-    """Merge the extracted messages into the language's .po (new ones untranslated), then compile the .mo."""
+    """Merge the extracted messages into the language's .po files (new ones untranslated; gone ones
+    dropped), then compile the package's .mo from them."""
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import read_po, write_po
+    from babel.messages.pofile import write_po
 
-    po, mo = catalog_paths(language)
-    po.parent.mkdir(parents=True, exist_ok=True)
-    if po.is_file():
-        with open(po, "rb") as f:
-            catalog = read_po(f)
-    else:
-        catalog = Catalog(locale=language, project="ptcourse")
-    catalog.update(extract(), no_fuzzy_matching=True)
-    catalog.obsolete.clear()
-    with open(po, "wb") as f:
-        write_po(f, catalog, width=100, omit_header=False, sort_output=False)
-    mo.write_bytes(compiled(catalog))
+    folder = messages_folder(language)
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = read_catalogs(language)
+    templates = extract()
+    for name in set(sources) - set(templates):
+        (folder / name).unlink()
+    for name, template in templates.items():
+        catalog = sources.get(name) or Catalog(locale=language, project="ptcourse")
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        with open(folder / name, "wb") as f:
+            write_po(f, catalog, width=100, omit_header=False, sort_output=False)
+    mo = compiled_path(language)
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    mo.write_bytes(compiled(merged(language)))
 
 
 def stale_everything() -> list[str]:
@@ -256,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{source_path(args.language, solution.name).relative_to(REPO)}: {added} cells to translate")
         return 0
     update_catalog(args.language)
-    print(f"updated {catalog_paths(args.language)[0].relative_to(REPO)} and compiled its .mo")
+    print(f"updated {messages_folder(args.language).relative_to(REPO)}/*.po and compiled "
+          f"{compiled_path(args.language).relative_to(REPO)}")
     return 0
 
 
