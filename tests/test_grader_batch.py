@@ -114,6 +114,7 @@ def test_canvas_csv_and_a_roster(batch, tmp_path):
     again = list(csv.reader((tmp_path / "again" / "canvas.csv").open(encoding="utf-8")))
     assert again[2][:5] == ["Lovelace, Ada", "1201", "S-77", "ada", "Section A"]
     assert again[3][:5] == ["bob", "", "", "bob", ""]
+    assert "the roster has no row for bob, cy, dee, eve" in (tmp_path / "again" / "batch.md").read_text(encoding="utf-8")
 
 
 def test_gradescope_results_per_student(batch):

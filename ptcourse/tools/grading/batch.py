@@ -108,7 +108,7 @@ def run_worker(student: str, release: Release, submission: Path, options: Option
         if (folder / LIB).is_dir():
             env["PYTHONPATH"] = os.pathsep.join([str(folder / LIB), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             options = Options.from_dict({**options.to_dict(), "python_path": [str(folder / LIB), *options.python_path]})
-        job.write_text(json.dumps({"student": student, "release": release.to_dict(), "submission": str(submission),
+        job.write_text(json.dumps({"student": student, "release": release.to_dict(), "submission": str(submission.resolve()),
                                    "result": str(result), "options": options.to_dict()}), encoding="utf-8")
         limit = options.limits.notebook_timeout + WORKER_GRACE_S
         with open(log, "wb") as stderr:
@@ -205,7 +205,7 @@ def grade_folder(
         reports.update(run_jobs(jobs, workers, guarded, book, log))
     finally:
         for change in files.restore():
-            book.changed_files.append(_changed(change, "found at the end of the batch"))
+            book.changed_files.append(_changed(change, "found at the end of the batch", log))
         files.clean_caches()
     book.reports = [reports[student, name] for student in found.students for name in releases
                     if (student, name) in reports]
@@ -255,8 +255,18 @@ def check_package_folders(options: Options) -> dict[str, Path]:
     return found
 
 
-def _changed(change: Change, by: str) -> dict:
+_KEPT: list[Path] = []  # the folder (made once per process) that keeps what the grader found changed
+
+
+def _changed(change: Change, by: str, log=lambda line: None) -> dict:
+    """A restored file for the gradebook; its changed version is also kept on disk, in case it was yours."""
     text = None if change.after is None else change.after.decode("utf-8", "replace")
+    if change.after is not None:
+        if not _KEPT:
+            _KEPT.append(Path(tempfile.mkdtemp(prefix="ptcourse-changed-")))
+        kept = _KEPT[0] / f"{len(list(_KEPT[0].iterdir())):03d}-{change.path.replace('/', '--')}"
+        kept.write_bytes(change.after)
+        log(f"  {change.path} was changed during the batch and has been restored; the changed version is in {kept}")
     return {"path": change.path, "after": text, "by": by}
 
 
@@ -292,7 +302,7 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
                 who = overlapping(clean_since, now)
                 suspects |= who
                 names = ", ".join(f"{jobs[i].student}/{jobs[i].release.name}" for i in sorted(who))
-                book.changed_files += [_changed(c, f"while these notebooks ran: {names}") for c in restored]
+                book.changed_files += [_changed(c, f"while these notebooks ran: {names}", log) for c in restored]
                 log(f"  course files changed ({', '.join(c.path for c in restored)}): restored; "
                     f"{len(who)} notebook(s) will be graded again, one at a time")
             clean_since = now
@@ -311,7 +321,7 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
         changed = outcome.copy_changes + [c.path for c in restored]
         if changed:
             culprits.append(index)
-            book.changed_files += [_changed(c, f"{job.student}/{job.release.name}") for c in restored]
+            book.changed_files += [_changed(c, f"{job.student}/{job.release.name}", log) for c in restored]
             report = tampered_files(job.release, job.student, changed)
             report.source, report.notes = job.source, outcome.report.notes
             for flag in outcome.report.flags:

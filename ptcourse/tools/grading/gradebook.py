@@ -5,7 +5,8 @@
 - `canvas.csv`: the same scores in the shape Canvas imports (its identity columns, a Points Possible row);
 - `gradescope/<student>.json`: each student's results in the shape of a Gradescope autograder's results.json;
 - `feedback/<student>.md`: per notebook, the points and each failing check's message quoted;
-- `batch.md`: what the grader noticed about the batch (ignored files, course files it restored);
+- `batch.md`: what the grader noticed about the batch (ignored files, course files it restored, whose changed
+  versions go to `changed-files/`);
 - `timings.csv`: where each notebook's time went (it differs run to run; not part of the gradebook).
 
 A sharded run writes `shard-K-of-N.json` instead; `merge` joins the parts into exactly these files.
@@ -176,11 +177,14 @@ def write_batch(book: Gradebook, path: Path) -> None:
     lines += ["", f"## Submissions flagged for review: {len(flagged)}", ""]
     lines += [f"- {student}/{notebook}" for student, notebook in flagged]
     lines += ["", f"## Course files changed during the batch, and restored: {len(book.changed_files)}", ""]
-    for change in book.changed_files:
-        state = "deleted" if change["after"] is None else "changed to:"
-        lines += [f"- {change['path']} ({change['by']}): {state}"]
-        if change["after"] is not None:
-            lines += ["", "  ```", *(f"  {line}" for line in change["after"][:20_000].splitlines()), "  ```", ""]
+    for number, change in enumerate(book.changed_files, start=1):
+        if change["after"] is None:
+            lines.append(f"- {change['path']} ({change['by']}): deleted")
+            continue
+        kept = path.parent / "changed-files" / f"{number:03d}-{change['path'].replace('/', '--')}"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(change["after"], encoding="utf-8")
+        lines.append(f"- {change['path']} ({change['by']}): what was written is in {kept.relative_to(path.parent)}")
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
@@ -202,7 +206,10 @@ def write(book: Gradebook, out: Path, roster: list[dict[str, str]] | None = None
         return part
     write_csv(book, out / "gradebook.csv")
     write_wide(book, out / "gradebook-wide.csv")
-    write_canvas(book, out / "canvas.csv", roster)
+    unknown = write_canvas(book, out / "canvas.csv", roster)
+    if unknown:
+        book.batch_notes.append(f"canvas.csv: the roster has no row for {', '.join(unknown)} (their rows give the "
+                                "folder name as the SIS Login ID)")
     write_gradescope(book, out / "gradescope")
     write_feedback(book, out / "feedback")
     write_batch(book, out / "batch.md")

@@ -35,6 +35,7 @@ GUARD = "_ptcourse_grading_guard"  # the sys.modules entry that keeps what insta
 # Rebound by IPython and ipykernel themselves (input() on every execution request), never called by a check.
 VOLATILE = {("builtins", "input"), ("builtins", "raw_input"), ("builtins", "display"), ("builtins", "get_ipython")}
 NOTEBOOK_CODE = re.compile(r"[/\\]ipykernel_\d+[/\\]|^<ipython-input-")  # where IPython compiles cells
+DATA = (int, float, complex, str, bytes, bool, type(None), tuple, list, dict, set, frozenset)
 _MISSING = object()
 
 
@@ -153,11 +154,19 @@ def _notebook_function(function) -> bool:
     return function.__module__ == "__main__" or (type(code) is types.CodeType and bool(NOTEBOOK_CODE.search(code.co_filename)))
 
 
-def _from_notebook(value) -> bool:
-    """Whether a function, class or callable object was defined by notebook code.
+def _from_notebook(value, depth: int = 0) -> bool:
+    """Whether a function, class or callable object was defined by notebook code, or wraps such code
+    (through `__wrapped__`, `functools.partial` or a closure: a library's wrapper around a notebook lambda).
 
     Uses type(), never isinstance(): some library objects warn or compute when asked for `__class__`.
     """
+    if depth > 3:
+        return False
+    if type(value) is types.FunctionType and depth < 3:
+        inner = [getattr(value, "__wrapped__", None), *(c.cell_contents for c in (value.__closure__ or ())
+                                                         if _filled(c))]
+        if any(type(i) in (types.FunctionType, *_UNWRAP) and _from_notebook(i, depth + 1) for i in inner):
+            return True
     kind = type(value)
     if kind in _UNWRAP:
         value = getattr(value, _UNWRAP[kind], None)
@@ -172,6 +181,14 @@ def _from_notebook(value) -> bool:
                    for member in list(vars(origin).values()))
     except Exception:  # an object that breaks on attribute access is not code the checks call
         return False
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty closure cell
+        return False
+    return True
 
 
 def _watched(name, roots) -> bool:
@@ -209,22 +226,30 @@ class Guard:
                 try:
                     if _own_class(value, name):
                         for key, member in list(vars(value).items()):
-                            self.members[name, attribute, key] = member
+                            if type(member) not in DATA:  # counters and caches change as the library runs
+                                self.members[name, attribute, key] = member
                 except Exception:  # noqa: BLE001 - a class whose metaclass breaks vars(): its identity is enough
                     pass
 
     def replaced(self):
-        """What differs from the record: replaced modules, functions and class members."""
+        """What notebook code put in place of what the record holds: modules, functions, class members.
+
+        A library rewrites some of its own functions as it runs (torch wraps an optimizer's `step` on first
+        use, and `torch.manual_seed` when it loads its compiler): a changed object counts when it was made
+        by notebook code, which its code object tells, whatever its name, `__module__` or `__wrapped__` say.
+        """
         found = []
         for name, module in self.modules.items():
-            if sys.modules.get(name, module) is not module:
+            now = sys.modules.get(name, module)
+            if now is not module and (type(now) is not types.ModuleType or getattr(now, "__spec__", None) is None):
                 found.append(f"sys.modules[{name!r}]")
         for key, value in self.members.items():
             owner = vars(self.modules[key[0]])
             if len(key) == 3:
                 cls = owner.get(key[1])
                 owner = vars(cls) if issubclass(type(cls), type) else {}
-            if owner.get(key[-1], _MISSING) is not value:
+            now = owner.get(key[-1], _MISSING)
+            if now is not value and now is not _MISSING and _from_notebook(now):
                 found.append(".".join(key))
         if sys.gettrace() is not self.trace:
             found.append("the trace function (sys.settrace)")

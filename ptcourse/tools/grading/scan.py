@@ -22,6 +22,9 @@ ENVIRONMENT = "changes environment variables"
 SHELL = "runs shell commands or installs packages"
 COMPARISON = "defines how its objects compare or dispatch"
 FILES = "looks up where modules live"
+LIBRARY = "replaces part of a library"
+LIBRARIES = {"torch", "torchvision", "numpy", "PIL", "math", "builtins", "functools", "operator", "random",
+             "statistics", "copy", "collections", "itertools", "inspect", "types", "sys", "os"}
 
 NAMES = {
     "sys.settrace": TRACING, "sys.setprofile": TRACING, "sys.monitoring": TRACING, "sys._getframe": TRACING,
@@ -189,6 +192,14 @@ class _Finder(ast.NodeVisitor):
                 self.add(CHECKS, f"assigns {_dotted(node, self.aliases) or node.attr}")
             elif name and name.split(".")[0] == "sys" and name.count(".") == 1:
                 self.add(INTERPRETER, f"assigns {name}")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node):
+        if not isinstance(node.value, ast.Constant):  # torch.backends.cudnn.benchmark = True is a setting
+            for target in node.targets:
+                name = _dotted(target, self.aliases) if isinstance(target, ast.Attribute) else None
+                if name and name.split(".")[0] in LIBRARIES and name.count(".") >= 1 and not name.startswith("sys."):
+                    self.add(LIBRARY, f"{name} = ...")
         self.generic_visit(node)
 
     def visit_Subscript(self, node):
