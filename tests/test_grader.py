@@ -476,8 +476,8 @@ def test_notes_say_what_the_grader_did(graded):
     assert "locked cell 'setup' was edited" in " ".join(book.report("setup-edited", NAME).notes)
     assert "matched to the release by content" in " ".join(book.report("colab", NAME).notes)
     assert "nbformat 4.4" in " ".join(book.report("jupyter-4.4", NAME).notes)
-    assert not book.report("jupyter-4.4-with-ids", NAME).notes
-    assert not book.report("added-cell-without-id", NAME).notes
+    for student in ("jupyter-4.4-with-ids", "added-cell-without-id"):  # (a note that it ran again alone is fine)
+        assert not [n for n in book.report(student, NAME).notes if "graded again" not in n]
 
 
 def test_gradebook_csv_and_feedback(graded, tmp_path):

@@ -4,9 +4,9 @@ One batch (two workers) runs every lesson's solution and release once; the relea
 that every check cell fails on the stub while no other cell errors (except `raises-exception` cells):
 this is the suite's test of the student notebooks as released (they equal `render(solution)`, which
 tests/test_build.py checks).
-Three more "students" attack the first lesson: one patches its checks and `ptcourse.checks._core` from a
-notebook cell; one hides a replaced `torch.allclose` behind `functools.wraps` (with a wrong `MyLinear`);
-one rewrites the check module's file on disk, which must not change anyone's grade but its own.
+A third "student" attacks lesson 01's checks and `ptcourse.checks._core` from a notebook cell. With --heavy,
+two more: one hides a replaced `torch.allclose` behind `functools.wraps` (with a wrong `MyLinear`), one
+rewrites the check module's file on disk, which must not change anyone's grade but its own.
 """
 from __future__ import annotations
 
@@ -91,14 +91,25 @@ def graded(tmp_path_factory):
         (root / "in" / student).mkdir(parents=True)
         for notebook in lessons(source):
             shutil.copy(notebook, root / "in" / student / notebook.name)
-    attacks = {"attacker": attacked_release(LESSON01),
-               "wrapper": attacked_release(LESSON01, WRAPPED, WRONG_MY_LINEAR),
-               "rewriter": attacked_release(LESSON01, REWRITE)}
-    for student, text in attacks.items():
-        (root / "in" / student).mkdir()
-        (root / "in" / student / LESSON01.name).write_text(text, encoding="utf-8")
+    (root / "in" / "attacker").mkdir()
+    (root / "in" / "attacker" / LESSON01.name).write_text(attacked_release(LESSON01), encoding="utf-8")
     book = grade_folder(root / "in", release, workers=2, options=Options())
     return book, {p.name: Release.load(p, CHECK_PACKAGES) for p in lessons(release)}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """Two more attacks on lesson 01, and its untouched release graded after them (heavy: three kernels)."""
+    root = tmp_path_factory.mktemp("attacks")
+    (root / "release").mkdir()
+    (root / "release" / LESSON01.name).write_text(render(LESSON01), encoding="utf-8")
+    attacks = {"rewriter": attacked_release(LESSON01, REWRITE),
+               "wrapper": attacked_release(LESSON01, WRAPPED, WRONG_MY_LINEAR),
+               "zed-release": render(LESSON01)}
+    for student, text in attacks.items():
+        (root / "in" / student).mkdir(parents=True)
+        (root / "in" / student / LESSON01.name).write_text(text, encoding="utf-8")
+    return grade_folder(root / "in", root / "release", workers=2, options=Options())
 
 
 @pytest.mark.parametrize("lesson", [p.name for p in LESSONS])
@@ -132,22 +143,25 @@ def test_patching_the_checks_earns_nothing(graded):
     assert all("touches the check package" in r.flag for r in rows)
 
 
-def test_a_wrapped_library_function_is_still_a_replacement(graded):
-    """functools.wraps copies __module__, __name__ and __doc__: the grader compares identities instead."""
-    book, _ = graded
+@pytest.mark.heavy
+def test_a_wrapped_library_function_is_still_a_replacement(attacked):
+    """functools.wraps copies __module__, __name__ and __doc__, not the code object (issue #13, item 2)."""
+    book = attacked
     rows = {r.exercise: r for r in book.report("wrapper", LESSON01.name).rows}
     assert all(r.status == "tampered" and r.points == 0 for r in rows.values()), [(r.status, r.detail) for r in rows.values()]
     assert "torch.allclose" in rows["1.1"].detail
     assert all("class AlwaysEqual: __eq__" in r.flag for r in rows.values())
 
 
-def test_rewriting_the_checks_on_disk_changes_no_other_grade(graded):
-    """The rewriter changed its own copy of the check module: caught, marked, and nobody else affected (the
-    release and the solutions, graded in the same batch, are checked above)."""
-    book, _ = graded
+@pytest.mark.heavy
+def test_rewriting_the_checks_on_disk_changes_no_other_grade(attacked):
+    """The rewriter changed its (private) copy of the check module: caught and marked; the untouched release
+    graded after it still earns nothing (issue #13, item 1)."""
+    book = attacked
     rows = book.report("rewriter", LESSON01.name).rows
     assert all(r.status == "tampered" and r.points == 0 for r in rows), [(r.status, r.detail) for r in rows]
     assert "ptcourse/checks/lesson01.py" in rows[0].detail
+    assert all(r.status == "not attempted" for r in book.report("zed-release", LESSON01.name).rows)
     assert not book.changed_files  # the originals were never touched
 
 

@@ -271,11 +271,15 @@ def _changed(change: Change, by: str, log=lambda line: None) -> dict:
 
 
 def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, log) -> dict[tuple[str, str], NotebookReport]:
-    """Grade the jobs `workers` at a time; then grade again, alone, every notebook that may have changed files."""
+    """Grade the jobs `workers` at a time; then grade again, alone, the notebooks that may have changed files.
+
+    A notebook whose own copy changed is graded again first: if it changes its copy again, it was the one.
+    Otherwise (and for a change of the originals) every notebook that ran at the time is graded again.
+    """
     reports: dict[tuple[str, str], NotebookReport] = {}
     intervals: dict[int, list[float]] = {}  # job index -> [start, end or inf]
     lock = threading.Lock()
-    suspects: set[int] = set()
+    events: list[tuple[set[int], set[int]]] = []  # (graded again first, then if none of those did it)
     clean_since = time.monotonic()
 
     def run(index: int) -> Outcome:
@@ -300,27 +304,29 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
             restored = guarded.files.restore()
             if restored:
                 who = overlapping(clean_since, now)
-                suspects |= who
+                events.append((who, set()))
                 names = ", ".join(f"{jobs[i].student}/{jobs[i].release.name}" for i in sorted(who))
                 book.changed_files += [_changed(c, f"while these notebooks ran: {names}", log) for c in restored]
                 log(f"  course files changed ({', '.join(c.path for c in restored)}): restored; "
                     f"{len(who)} notebook(s) will be graded again, one at a time")
             clean_since = now
             if outcome.copy_changes:
-                suspects |= {index} | overlapping(outcome.start, outcome.end)
+                events.append(({index}, overlapping(outcome.start, outcome.end) - {index}))
             report = outcome.report
             statuses = ", ".join(sorted({r.status for r in report.rows}))
             log(f"[{done}/{len(jobs)}] {job.student} {report.notebook}: {report.points:g}/{report.max_points:g} "
                 f"({statuses}; {report.seconds:.1f} s)")
 
-    culprits = []
-    for index in sorted(suspects):
+    again: dict[int, bool] = {}  # job index -> whether, graded alone, it changed files
+
+    def alone(index: int) -> bool:
+        if index in again:
+            return again[index]
         job = jobs[index]
         outcome = guarded.run(job)
         restored = guarded.files.restore()
         changed = outcome.copy_changes + [c.path for c in restored]
         if changed:
-            culprits.append(index)
             book.changed_files += [_changed(c, f"{job.student}/{job.release.name}", log) for c in restored]
             report = tampered_files(job.release, job.student, changed)
             report.source, report.notes = job.source, outcome.report.notes
@@ -333,10 +339,17 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
         reports[job.student, job.release.name] = report
         log(f"  graded again alone: {job.student} {job.release.name}: "
             f"{'changed the course files' if changed else 'changed nothing'}")
-    if suspects and not culprits:
-        for index in suspects:
-            job = jobs[index]
-            reports[job.student, job.release.name].flag(
-                "the course's files changed while this notebook ran alongside others; graded again alone, nothing "
-                "changed: look at its code")
+        again[index] = bool(changed)
+        return again[index]
+
+    for first, then in events:
+        found = [i for i in sorted(first) if alone(i)]
+        if not found:
+            found = [i for i in sorted(then) if alone(i)]
+        if not found:
+            for index in first | then:
+                job = jobs[index]
+                reports[job.student, job.release.name].flag(
+                    "the course's files changed while this notebook ran alongside others; graded again alone, "
+                    "nothing changed: look at its code")
     return reports

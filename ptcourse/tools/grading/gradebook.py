@@ -202,7 +202,10 @@ def write(book: Gradebook, out: Path, roster: list[dict[str, str]] | None = None
     out.mkdir(parents=True, exist_ok=True)
     if book.shard[1] > 1:
         part = out / f"shard-{book.shard[0]}-of-{book.shard[1]}.json"
-        part.write_text(json.dumps(book.to_dict(), ensure_ascii=False), encoding="utf-8")
+        data = book.to_dict()
+        for report in data["reports"]:
+            report["cells"] = []  # what each cell printed: not in any file the gradebook writes
+        part.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         return part
     write_csv(book, out / "gradebook.csv")
     write_wide(book, out / "gradebook-wide.csv")
