@@ -4,7 +4,9 @@ One batch (two workers) runs every lesson's solution and release once; the relea
 that every check cell fails on the stub while no other cell errors (except `raises-exception` cells):
 this is the suite's test of the student notebooks as released (they equal `render(solution)`, which
 tests/test_build.py checks).
-A third "student" attacks the first lesson's checks and `ptcourse.checks._core` from a notebook cell.
+A third "student" attacks lesson 01's checks and `ptcourse.checks._core` from a notebook cell. With --heavy,
+two more: one hides a replaced `torch.allclose` behind `functools.wraps` (with a wrong `MyLinear`), one
+rewrites the check module's file on disk, which must not change anyone's grade but its own.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from ptcourse.tools.grading.release import CHECK_PACKAGES
 from ptcourse.tools.repo import SOLUTIONS, lessons
 
 LESSONS = lessons(SOLUTIONS)
-pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons yet")
+LESSON01 = next((p for p in LESSONS if p.name.startswith("01_")), None)  # the attacks aim at its MyLinear check
+pytestmark = pytest.mark.skipif(LESSON01 is None, reason="no lesson 01 yet")
 
 ATTACK = """\
 import ptcourse.checks._core as core
@@ -33,15 +36,47 @@ core.close = lambda *a, **k: True
 """
 
 
-def attacked_release(solution) -> str:
-    """The released notebook cut to its setup, exercise and check cells, with the attack after the setup
-    cells (the generated course setup, then the lesson's own, which binds `check`)."""
+WRAPPED = """\
+import functools
+
+@functools.wraps(torch.allclose)
+def allclose(*args, **kwargs):
+    return True
+
+torch.allclose = allclose
+
+class AlwaysEqual(torch.Tensor):
+    def __eq__(self, other):
+        return True
+"""
+WRONG_MY_LINEAR = """\
+# Exercise 1.1 — MyLinear
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x):
+        return x @ self.weight.T  # forgets the bias
+"""
+REWRITE = """\
+with open(check.__file__, "a") as f:
+    f.write("\\n\\ndef my_linear(MyLinear):\\n    passed('1.1', 'rewritten on disk')\\n")
+"""
+
+
+def attacked_release(solution, attack_source: str = ATTACK, exercise_1_1: str | None = None) -> str:
+    """The released notebook cut to its setup, exercise and check cells, with the attack after the setup."""
     nb = nbformat.reads(render(solution), as_version=4)
     kept = [c for c in nb.cells if c.cell_type == "code" and ({LOCKED, CHECK} & set(tags(c)) or exercise_title(c))]
-    attack = nbformat.v4.new_code_cell(ATTACK)
+    for c in kept:
+        if exercise_1_1 is not None and c.id == "ex-1-1":
+            c.source = exercise_1_1
+    attack = nbformat.v4.new_code_cell(attack_source)
     attack.id = "attack"
-    setup = next(i for i, cell in enumerate(kept) if LOCKED not in tags(cell))
-    nb.cells = kept[:setup] + [attack] + kept[setup:]
+    setup = [i for i, c in enumerate(kept) if LOCKED in tags(c)][1]  # the lesson's setup, after the course's
+    nb.cells = kept[:setup + 1] + [attack] + kept[setup + 1:]
     return nbformat.writes(nb)
 
 
@@ -57,9 +92,24 @@ def graded(tmp_path_factory):
         for notebook in lessons(source):
             shutil.copy(notebook, root / "in" / student / notebook.name)
     (root / "in" / "attacker").mkdir()
-    (root / "in" / "attacker" / LESSONS[0].name).write_text(attacked_release(LESSONS[0]), encoding="utf-8")
+    (root / "in" / "attacker" / LESSON01.name).write_text(attacked_release(LESSON01), encoding="utf-8")
     book = grade_folder(root / "in", release, workers=2, options=Options())
     return book, {p.name: Release.load(p, CHECK_PACKAGES) for p in lessons(release)}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """Two more attacks on lesson 01, and its untouched release graded after them (heavy: three kernels)."""
+    root = tmp_path_factory.mktemp("attacks")
+    (root / "release").mkdir()
+    (root / "release" / LESSON01.name).write_text(render(LESSON01), encoding="utf-8")
+    attacks = {"rewriter": attacked_release(LESSON01, REWRITE),
+               "wrapper": attacked_release(LESSON01, WRAPPED, WRONG_MY_LINEAR),
+               "zed-release": render(LESSON01)}
+    for student, text in attacks.items():
+        (root / "in" / student).mkdir(parents=True)
+        (root / "in" / student / LESSON01.name).write_text(text, encoding="utf-8")
+    return grade_folder(root / "in", root / "release", workers=2, options=Options())
 
 
 @pytest.mark.parametrize("lesson", [p.name for p in LESSONS])
@@ -87,9 +137,32 @@ def test_the_release_earns_nothing_and_runs_clean(graded, lesson):
 
 def test_patching_the_checks_earns_nothing(graded):
     book, _ = graded
-    rows = book.report("attacker", LESSONS[0].name).rows
+    rows = book.report("attacker", LESSON01.name).rows
     assert rows and all(r.status == "tampered" and r.points == 0 for r in rows), [(r.status, r.detail) for r in rows]
     assert "ptcourse.checks._core.expect" in rows[0].detail
+    assert all("touches the check package" in r.flag for r in rows)
+
+
+@pytest.mark.heavy
+def test_a_wrapped_library_function_is_still_a_replacement(attacked):
+    """functools.wraps copies __module__, __name__ and __doc__, not the code object (issue #13, item 2)."""
+    book = attacked
+    rows = {r.exercise: r for r in book.report("wrapper", LESSON01.name).rows}
+    assert all(r.status == "tampered" and r.points == 0 for r in rows.values()), [(r.status, r.detail) for r in rows.values()]
+    assert "torch.allclose" in rows["1.1"].detail
+    assert all("class AlwaysEqual: __eq__" in r.flag for r in rows.values())
+
+
+@pytest.mark.heavy
+def test_rewriting_the_checks_on_disk_changes_no_other_grade(attacked):
+    """The rewriter changed its (private) copy of the check module: caught and marked; the untouched release
+    graded after it still earns nothing (issue #13, item 1)."""
+    book = attacked
+    rows = book.report("rewriter", LESSON01.name).rows
+    assert all(r.status == "tampered" and r.points == 0 for r in rows), [(r.status, r.detail) for r in rows]
+    assert "ptcourse/checks/lesson01.py" in rows[0].detail
+    assert all(r.status == "not attempted" for r in book.report("zed-release", LESSON01.name).rows)
+    assert not book.changed_files  # the originals were never touched
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)

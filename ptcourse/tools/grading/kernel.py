@@ -23,6 +23,7 @@ from jupyter_client.manager import KernelManager
 
 OK, ERROR, TIMEOUT, DIED, OUTPUT_LIMIT = "ok", "error", "timeout", "died", "output limit"
 KEPT_CHARS = 20_000  # of each cell's stdout, result and traceback: enough to quote, never hundreds of MB
+TAIL_CHARS = 2_000  # the end of a long stdout, kept too
 POLL_S = 0.05  # how long one wait for a kernel message lasts
 WATCH_S = 0.25  # how often the kernel's processes are checked (alive? memory?)
 IDLE_GRACE_S = 2.0  # after the reply, how long to wait for the last output (a flooded channel can drop it)
@@ -44,7 +45,8 @@ class CellResult:
     ename: str = ""
     evalue: str = ""
     traceback: str = ""
-    stdout: str = ""
+    stdout: str = ""  # the start of what the cell printed
+    stdout_tail: str = ""  # and its end, when it printed more than KEPT_CHARS (a check's success line comes last)
     result: str = ""  # text/plain of the cell's value (execute_result)
     seconds: float = 0.0
     reason: str = ""  # for timeout / died / output limit: what happened, in words
@@ -52,6 +54,13 @@ class CellResult:
 
 def _keep(text: str, more: str) -> str:
     return text + more[: max(0, KEPT_CHARS - len(text))]
+
+
+def _keep_stdout(result: "CellResult", more: str) -> None:
+    room = max(0, KEPT_CHARS - len(result.stdout))
+    result.stdout += more[:room]
+    if len(more) > room:
+        result.stdout_tail = (result.stdout_tail + more[room:])[-TAIL_CHARS:]
 
 
 def size(n: float) -> str:
@@ -127,7 +136,8 @@ class Kernel:
                 idle |= self._collect(msg, msg_id, result)
                 if self.output_bytes > self.limits.output_bytes:
                     result.status = OUTPUT_LIMIT
-                    result.reason = f"the notebook printed more than {size(self.limits.output_bytes)}"
+                    result.reason = (f"the notebook printed more than {size(self.limits.output_bytes)} "
+                                     "(stdout and stderr together)")
                     break
             while replied_at is None:
                 try:
@@ -155,7 +165,7 @@ class Kernel:
         if msg["parent_header"].get("msg_id") != msg_id:
             return False  # output of an earlier cell's background thread: counted, not kept
         if kind == "stream" and content.get("name") == "stdout":
-            result.stdout = _keep(result.stdout, content.get("text", ""))
+            _keep_stdout(result, content.get("text", ""))
         elif kind == "execute_result":
             result.result = _keep(result.result, content.get("data", {}).get("text/plain", ""))
         elif kind == "error":
