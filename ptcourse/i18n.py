@@ -7,6 +7,7 @@ language once (`ptcourse.set_language("ko")`); English, the default, needs no ca
 """
 from __future__ import annotations
 
+import contextlib
 import gettext
 import os
 from pathlib import Path
@@ -30,6 +31,17 @@ def set_language(language: str) -> None:
     else:
         _translation = gettext.translation(DOMAIN, LOCALE, [language])
     _language = language
+
+
+@contextlib.contextmanager
+def speaking(language_: str):
+    """Within the block, messages are in `language_`; afterwards in the language chosen before."""
+    before = _language
+    set_language(language_)
+    try:
+        yield
+    finally:
+        set_language(before)
 
 
 def language() -> str:

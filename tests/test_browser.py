@@ -3,7 +3,8 @@
 - every student notebook: Kernel → Restart Kernel and Run All Cells, as a student would; the last cell
   runs, no cell shows an error, and each check shows its one "not done yet" line;
 - one exercise answered by typing into the cell's editor, run with Shift+Enter, then its check: ✔;
-- every solution notebook: Run All, and every figure it stores is rendered as an image.
+- every solution notebook: Run All, and every figure it stores is rendered as an image;
+- one Korean student notebook: Run All, and its checks speak Korean.
 
 JupyterLab runs from this environment on 127.0.0.1 (random port and token) over a copy of the course,
 with a student's kernels (not graded); Chromium is driven by Playwright through `executable_path`
@@ -34,6 +35,7 @@ from ptcourse.checks import mode
 from ptcourse.tools.conventions import CHECK, tags
 from ptcourse.tools.framing import PROGRESS_ID
 from ptcourse.tools.repo import NOTEBOOKS, REPO, SOLUTIONS, lessons
+from ptcourse.tools.translate import EDITIONS, edition_folders
 
 pytestmark = pytest.mark.heavy
 
@@ -99,8 +101,9 @@ def lab(tmp_path_factory):
         unavailable("Playwright is not installed (pip install -r requirements.txt)")
     home = tmp_path_factory.mktemp("lab")
     root = home / "course"
-    for folder in ("notebooks", "solutions", "data"):
-        shutil.copytree(REPO / folder, root / folder)
+    for folder in ("notebooks", "solutions", "data", *EDITIONS):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, root / folder)
     for name, values in SETTINGS.items():
         (home / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (home / "settings" / name).write_text(json.dumps(values))
@@ -282,3 +285,23 @@ def test_every_figure_of_a_solution_is_rendered(lab, page, name):
         assert all(done and width > 0 for done, width in sizes), sizes
         errors = page.locator(f"{NOTEBOOK} .jp-OutputArea-output", has_text="Traceback (most recent call last)")
         assert errors.count() == 0, "a cell shows a traceback"
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.mark.parametrize("language", EDITIONS)
+def test_a_notebook_of_another_edition_runs_and_speaks_its_language(lab, page, language):
+    name = lessons(edition_folders(language)[1])[1].name  # lesson 01: three checks
+    with screenshot_on_failure(page, f"{language}_{name}"):
+        open_notebook(page, lab, f"{language}/notebooks/{name}")
+        restart_and_run_all(page)
+        nb = save(page, lab.root / language / "notebooks" / name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code) and not [o for c in code for o in c.outputs if o.output_type == "error"]
+    for cell in code:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if CHECK in tags(cell) or cell.id == PROGRESS_ID:
+            assert HANGUL.search(text) and "not done yet" not in text, (cell.id, text)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert all(HANGUL.search(source) for source in markdown[:3]), markdown[:3]

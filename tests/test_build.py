@@ -191,3 +191,11 @@ def test_the_setup_cell_imports_the_installed_package_and_prints_nothing():
     out = {}
     exec(framing.setup_source(""), out)
     assert out["ptcourse"].language() == "en"
+
+
+def test_the_grader_fixtures_are_framed_like_every_lesson():
+    """The grader's fixture lessons carry the current setup and progress cells (its Colab-shaped cases match
+    cells by content, so a stale setup cell would read as an edited one)."""
+    fixtures = SOLUTIONS.parent / "tests" / "fixtures" / "grading" / "solutions"
+    for path in sorted(fixtures.glob("*.ipynb")):
+        assert not framing.frame(nbformat.read(path, as_version=4), package=""), f"re-frame {path.name}"

@@ -1,4 +1,4 @@
-"""Facts about the stored solution notebooks that nbval itself does not check."""
+"""Facts about the stored solution notebooks (English and every edition) that nbval itself does not check."""
 from __future__ import annotations
 
 import nbformat
@@ -7,23 +7,29 @@ import pytest
 from ptcourse.tools.build import has_solution
 from ptcourse.tools.conventions import CHECK, GPU, RAISES, tags
 from ptcourse.checks._core import PASS_MARK
-from ptcourse.tools.repo import SOLUTIONS, lessons
+from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
+from ptcourse.tools.translate import EDITIONS, edition_folders
 
 SOLUTION_NOTEBOOKS = lessons(SOLUTIONS)
+EVERY_EDITION = SOLUTION_NOTEBOOKS + [p for language in EDITIONS for p in lessons(edition_folders(language)[0])]
+
+
+def name(path):
+    return path.relative_to(REPO).as_posix()
 
 
 def read(path):
     return nbformat.read(path, as_version=4)
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY_EDITION, ids=name)
 def test_every_code_cell_was_executed(path):
     """Strict nbval compares only cells with an execution count: an unexecuted cell would be unchecked."""
     missing = [c.id for c in read(path).cells if c.cell_type == "code" and c.source.strip() and c.execution_count is None]
-    assert not missing, f"run: python -m ptcourse.tools.execute {path.relative_to(SOLUTIONS.parent)} (cells {missing})"
+    assert not missing, f"run: python -m ptcourse.tools.execute {name(path)} (cells {missing})"
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY_EDITION, ids=name)
 def test_no_cell_fails_on_purpose(path):
     """Run All must reach the last cell in every editor, and Colab ignores `raises-exception`: a lesson
     shows an error with `ptcourse.lessons.display.show_error`, which prints it, and no cell raises."""
@@ -33,14 +39,14 @@ def test_no_cell_fails_on_purpose(path):
     assert not tagged and not raised, f"tagged raises-exception: {tagged}; stored errors: {raised}"
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY_EDITION, ids=name)
 def test_every_check_passes_in_the_solution_and_prints_its_line(path):
     cells = read(path).cells
     for cell in cells:
         if CHECK in tags(cell):
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             exercise = cell.metadata["course"]["exercise"]
-            assert f"{PASS_MARK} Exercise {exercise} passed" in text, f"check cell {cell.id} did not pass"
+            assert text.startswith(PASS_MARK) and f" {exercise} " in text.splitlines()[0], f"check cell {cell.id} did not pass"
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
@@ -54,7 +60,7 @@ def test_lesson_has_title_setup_exercises_and_recap(path):
     assert any(c.cell_type == "markdown" and "## Recap" in c.source for c in cells[-3:]), "end with a ## Recap"
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY_EDITION, ids=name)
 def test_gpu_cells_print_a_message_not_a_traceback_on_cpu(path):
     """The solutions are executed on a CPU machine: a student without CUDA must get one line, not an error."""
     for cell in read(path).cells:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ptcourse.tools.grading.discover import Discovery, discover
+from ptcourse.tools.grading.discover import Discovery, discover, edition_of
 from ptcourse.tools.grading.integrity import Change, Files, import_folders
 from ptcourse.tools.grading.notebook import (ERROR, MISSING, TAMPERED, TIMEOUT, WRONG_NOTEBOOK, NotebookReport, Options,
                                              same_rows)
 from ptcourse.tools.grading.release import Release
 from ptcourse.tools.repo import NOTEBOOKS, lessons
+from ptcourse.tools.translate import EDITIONS
 
 WORKER = ["-m", "ptcourse.tools.grading.worker"]  # run with this Python, plus the job file
 WORKER_GRACE_S = 180  # beyond the notebook budget: worker and kernel start-up, cleanup
@@ -85,6 +86,7 @@ class Job:
     release: Release
     submission: Path
     source: str = ""  # the file relative to the student's folder, when it is not the lesson's name
+    language: str = "en"  # the edition of the course the notebook belongs to
 
 
 @dataclass
@@ -144,7 +146,7 @@ class Guarded:
             copy = self.files.write_copy(Path(tmp) / LIB, self.layout, self.links)
             report = run_worker(job.student, job.release, job.submission, self.options, Path(tmp))
             changed = copy.changes()
-        report.source = job.source
+        report.source, report.language = job.source, job.language
         return Outcome(report, changed, start, time.monotonic())
 
 
@@ -181,6 +183,10 @@ def grade_folder(
     released = lessons(release_dir)
     chosen = [p for p in released if not only or any(p.name.startswith(s) for s in only)]
     releases = {p.name: Release.load(p, options.check_packages) for p in chosen}
+    # Another edition's release (`ko/notebooks/` beside `notebooks/`) grades that edition's submissions: the
+    # same exercises, checks and ids, with its own setup cell (which makes the checks speak its language).
+    editions = {language: {p.name: Release.load(p, options.check_packages) for p in lessons(folder) if p.name in releases}
+                for language in EDITIONS if (folder := release_dir.parent / language / release_dir.name).is_dir()}
     found = discover(submissions, released, list(releases))
     files, layout, links = protected_files(released, options)
     guarded = Guarded(files, layout, links, options)
@@ -192,7 +198,8 @@ def grade_folder(
             continue
         slot, release = found.slots[student, name], releases[name]
         if slot.path is not None:
-            jobs.append(Job(student, release, slot.path, slot.source))
+            language = edition_of(slot.path)
+            jobs.append(Job(student, editions.get(language, {}).get(name, release), slot.path, slot.source, language))
         elif slot.holds:
             reports[student, name] = same_rows(release, student, WRONG_NOTEBOOK,
                                                f"{slot.source} holds {slot.holds}, not {name}")

@@ -8,6 +8,7 @@ wrong upload. `__MACOSX/`, `.ipynb_checkpoints/`, hidden folders and `._*` files
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,23 @@ from pathlib import Path
 IGNORED_FOLDERS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints"}
 IDS = re.compile(rb'"id"\s*:\s*"([^"\\]{1,80})"')
 EXERCISES = re.compile(rb"#\s*Exercise\s+(\d+\.\d+)")
+
+
+SETUP_LANGUAGE = re.compile(rb"set_language\(\\?['\"](\w+)\\?['\"]\)")
+
+
+def edition_of(path: Path) -> str:
+    """The edition of the course a notebook belongs to: its metadata's `course.language`, else the language
+    its setup cell chooses (Colab may drop notebook metadata), else English."""
+    raw = path.read_bytes()
+    try:
+        language = json.loads(raw).get("metadata", {}).get("course", {}).get("language")
+    except (ValueError, AttributeError):
+        language = None
+    if isinstance(language, str) and language:
+        return language
+    match = SETUP_LANGUAGE.search(raw)
+    return match.group(1).decode() if match else "en"
 
 
 def ignored_name(name: str) -> bool:

@@ -19,6 +19,8 @@ import json
 import re
 from pathlib import Path
 
+from ptcourse import i18n
+from ptcourse.i18n import _
 from ptcourse.tools.grading.batch import Gradebook
 from ptcourse.tools.grading.notebook import PASSED, PHASES, REVIEW, NotebookReport
 
@@ -137,35 +139,42 @@ def quote(text: str) -> str:
 
 
 def notebook_feedback(report: NotebookReport) -> list[str]:
-    lines = [f"## {report.notebook}: {report.points:g} / {report.max_points:g} points", ""]
+    lines = [_("## {notebook}: {points} / {most} points").format(
+        notebook=report.notebook, points=f"{report.points:g}", most=f"{report.max_points:g}"), ""]
     if report.source:
-        lines += [f"(graded from {report.source})", ""]
+        lines += [_("(graded from {source})").format(source=report.source), ""]
     if report.rows and len({(r.status, r.detail) for r in report.rows}) == 1 and report.rows[0].status != PASSED:
-        lines += [f"- {report.rows[0].status}: {report.rows[0].detail}"]  # missing, unreadable, ...
+        lines += [f"- {_(report.rows[0].status)}: {report.rows[0].detail}"]  # missing, unreadable, ...
     else:
         for row in report.rows:
             mark = "✔" if row.status == PASSED else "✘"
-            lines.append(f"- {mark} Exercise {row.exercise} ({row.points:g}/{row.max_points:g}): {row.status}")
+            lines.append(_("- {mark} Exercise {number} ({points}/{most}): {status}").format(
+                mark=mark, number=row.exercise, points=f"{row.points:g}", most=f"{row.max_points:g}",
+                status=_(row.status)))
             if row.status != PASSED and row.detail:
                 lines.append(quote(row.detail))
             exercise_flag = row.flag.removeprefix(REVIEW).split("; ") if row.flag else []
             for reason in [r for r in exercise_flag if r not in report.flags]:
-                lines.append(f"    - flagged for review: {reason}")
-    lines += [f"- note: {note}" for note in report.notes]
-    lines += [f"- flagged for review: {flag}" for flag in report.flags]
+                lines.append(_("    - flagged for review: {reason}").format(reason=reason))
+    lines += [_("- note: {note}").format(note=note) for note in report.notes]
+    lines += [_("- flagged for review: {reason}").format(reason=flag) for flag in report.flags]
     return lines + [""]
 
 
 def write_feedback(book: Gradebook, folder: Path) -> None:
+    """One Markdown file per student, in the language of their submissions (the first one's, if mixed)."""
     folder.mkdir(parents=True, exist_ok=True)
     for student, group in itertools.groupby(book.reports, key=lambda r: r.student):
         reports = list(group)
-        points, most = sum(r.points for r in reports), sum(r.max_points for r in reports)
-        lines = [f"# Feedback for {student}: {points:g} / {most:g} points", ""]
-        notes = [f"- note: {note}" for note in book.notes.get(student, [])]
-        lines += notes + [""] * bool(notes)
-        for report in reports:
-            lines += notebook_feedback(report)
+        submitted = [r.language for r in reports if r.language != "en"]
+        with i18n.speaking(submitted[0] if submitted else "en"):
+            points, most = sum(r.points for r in reports), sum(r.max_points for r in reports)
+            lines = [_("# Feedback for {student}: {points} / {most} points").format(
+                student=student, points=f"{points:g}", most=f"{most:g}"), ""]
+            notes = [_("- note: {note}").format(note=note) for note in book.notes.get(student, [])]
+            lines += notes + [""] * bool(notes)
+            for report in reports:
+                lines += notebook_feedback(report)
         (folder / f"{student}.md").write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 

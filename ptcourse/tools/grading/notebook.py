@@ -12,14 +12,16 @@ from pathlib import Path
 
 from ptcourse.checks.mode import GRADED_ENV
 from ptcourse.tools.conventions import DETERMINISTIC_ENV
+from ptcourse.i18n import N_
 from ptcourse.tools.grading import kernel, scan
 from ptcourse.tools.grading.kernel import CellResult, Kernel, Limits
 from ptcourse.tools.grading.release import CHECK_PACKAGES, Exercise, Release
 from ptcourse.tools.grading.submission import Plan, Step, Unreadable, plan, read_submission
 
-PASSED, FAILED, NOT_ATTEMPTED, ERROR = "passed", "failed", "not attempted", "error"
-TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED = "timeout", "kernel died", "output limit", "tampered"
-MISSING, UNREADABLE, WRONG_NOTEBOOK = "missing notebook", "unreadable notebook", "wrong notebook"
+# Statuses are written in English in the gradebook (machine-readable) and translated in the feedback.
+PASSED, FAILED, NOT_ATTEMPTED, ERROR = N_("passed"), N_("failed"), N_("not attempted"), N_("error")
+TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED = N_("timeout"), N_("kernel died"), N_("output limit"), N_("tampered")
+MISSING, UNREADABLE, WRONG_NOTEBOOK = N_("missing notebook"), N_("unreadable notebook"), N_("wrong notebook")
 STATUSES = (PASSED, FAILED, NOT_ATTEMPTED, ERROR, TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT, TAMPERED, MISSING, UNREADABLE,
             WRONG_NOTEBOOK)
 STOPPED = {kernel.TIMEOUT: TIMEOUT, kernel.DIED: KERNEL_DIED, kernel.OUTPUT_LIMIT: OUTPUT_LIMIT}
@@ -73,6 +75,7 @@ class NotebookReport:
     flags: list[str] = field(default_factory=list)  # why the whole notebook deserves a look (also on every row)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (PHASES)
     source: str = ""  # the submitted file, relative to the student's folder, when it is not <notebook>
+    language: str = "en"  # the edition the submission belongs to: its feedback is written in that language
 
     @property
     def points(self) -> float:
