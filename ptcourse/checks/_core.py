@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import unicodedata
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -107,6 +108,11 @@ def student_code(exercise: str, doing: str, hint: str) -> Iterator[None]:
              f"{type(error).__name__}: {message[0] if message else ''}", hint)
 
 
+def columns(text: str) -> int:
+    """How many columns `text` takes in a monospaced output: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+
+
 def progress_of(module: str) -> Callable[[], None]:
     """The `progress()` of a lesson's check module: the state of each of its exercises in this kernel."""
 
@@ -114,11 +120,12 @@ def progress_of(module: str) -> Callable[[], None]:
         """Print every exercise of this lesson with its state: passed, failed, not done yet, not checked yet."""
         exercises = _EXERCISES.get(module, {})
         marks = {PASSED: PASS_MARK, FAILED: FAIL_MARK}
-        width = max((len(_(title)) for title in exercises.values()), default=0)
+        width = max((columns(_(title)) for title in exercises.values()), default=0)
         print(_("Your progress in this lesson (as of the checks run in this session):"))
         for number, title in sorted(exercises.items(), key=lambda item: [int(n) for n in item[0].split(".")]):
             state = _VERDICTS.get(number, NOT_CHECKED)
-            print(f"  {marks.get(state, TODO_MARK)} {number}  {_(title):{width}}  {_(state)}")
+            padding = " " * (width - columns(_(title)))
+            print(f"  {marks.get(state, TODO_MARK)} {number}  {_(title)}{padding}  {_(state)}")
         done = sum(_VERDICTS.get(n) == PASSED for n in exercises)
         print(_("{done} of {total} exercises passed.").format(done=done, total=len(exercises)))
 

@@ -405,7 +405,7 @@ WORDS = ["apple", "cloud", "river", "stone", "maple", "ember", "frost", "lumen"]
 def _stream_files(folder: Path, generator: torch.Generator) -> list[tuple[Path, list[str]]]:
     """Text files and the lines each must yield: the last line never ends with a newline.
 
-    The main file has 23 lines (a prime: no number of workers divides it, so a lost remainder shows),
+    The main file has 23 lines (a prime: 2 or 3 workers cannot share it evenly, so a lost remainder shows),
     with spaces and tabs at the ends of lines, blank lines, and repeated lines. Then a one-line file and
     an empty one.
     """
@@ -495,7 +495,7 @@ def _compare(ex: str, lines: list[str], shards: list, how: str, file: str) -> No
         elif all(counts[line] > 0 for line in missing):
             hint = _("a line that appears twice in the file must arrive twice: do not drop repeated lines")
         else:
-            hint = _("every line must belong to some worker: with 23 lines no number of workers divides evenly "
+            hint = _("every line must belong to some worker: 23 lines do not divide evenly among 2 or 3 workers "
                      "(check the remainder), and with no workers get_worker_info() is None: yield every line")
     if hint is None:
         hint = _("yield each line of the file exactly as it is, without its newline: line.rstrip('\\n')")

@@ -94,7 +94,8 @@ def pipelines(make_pipelines) -> None:
                 for seed in EVAL_SEEDS:
                     other = _run(ex, evaluate, photo, seed, what)
                     expect(
-                        _equal(first, other), ex, _("the {what}, after torch.manual_seed(0) and ({seed})").format(what=what, seed=seed),
+                        _equal(first, other), ex, _("the {what}, run after torch.manual_seed(0) and again after torch.manual_seed({seed})").format(
+                            what=what, seed=seed),
                         _("the same output"), max_diff(first, other),
                         _("evaluation must not be random: no Random* transforms in eval"),
                     )

@@ -21,6 +21,7 @@ A cell whose English text has changed since (another fingerprint) is stale; one 
 from __future__ import annotations
 
 import argparse
+import datetime
 import difflib
 import hashlib
 import re
@@ -35,6 +36,8 @@ TRANSLATIONS = REPO / "translations"
 LOCALE = REPO / "ptcourse" / "locale"  # compiled catalogs, shipped in the package
 HEADER = re.compile(r"^<!-- cell (?P<id>\S+) · en (?P<fingerprint>[0-9a-f]{12}) -->$")
 TODO = "TODO: translate"
+# Catalog headers carry dates; fixed ones keep the .po and .mo files byte-for-byte reproducible.
+FIXED_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def fingerprint(text: str) -> str:
@@ -116,6 +119,9 @@ def problems(language: str, solution: Path) -> list[str]:
             found.append(f"{where} is not translated:\n{indent(cell.source)}")
         elif fingerprint(entry.english) == fingerprint(cell.source) and (lost := kept(cell.source) - kept_in(entry.translation)):
             found.append(f"{where}: the translation drops what must stay verbatim: {sorted(lost)}")
+        elif fingerprint(entry.english) == fingerprint(cell.source) and (shown := unclosed_emphasis(entry.translation)):
+            found.append(f"{where}: Markdown will print these asterisks instead of bold/italic: {shown} "
+                         "(write **용어**(term)이, not **용어(term)**이)")
         elif fingerprint(entry.english) != fingerprint(cell.source):
             diff = difflib.unified_diff(entry.english.strip().splitlines(), cell.source.strip().splitlines(),
                                         "translated from", "English now", lineterm="", n=1)
@@ -132,15 +138,28 @@ def fields(message: str) -> set[str]:
 
 
 def kept(english: str) -> set[str]:
-    """What a translated cell must keep verbatim: inline code, math, links' targets and headings' numbers."""
-    spans = set(re.findall(r"`[^`\n]+`", english)) | set(re.findall(r"\$[^$\n]+\$", english))
-    spans |= set(re.findall(r"\]\(([^)\s]+)\)", english))
-    spans |= set(re.findall(r"^#+ (\d+(?:\.\d+)*)\b", english, flags=re.MULTILINE))
+    """What a translated cell must keep verbatim: code blocks and inline code (a span may wrap over one line
+    break), math, links' targets and headings' numbers; whitespace inside a span does not count."""
+    blocks = re.findall(r"^```.*?^```", english, flags=re.MULTILINE | re.DOTALL)
+    text = re.sub(r"^```.*?^```", "", english, flags=re.MULTILINE | re.DOTALL)
+    displays = re.findall(r"\$\$.+?\$\$", text, flags=re.DOTALL)
+    text = re.sub(r"\$\$.+?\$\$", "", text, flags=re.DOTALL)
+    spans = set(blocks) | set(displays)
+    spans |= set(re.findall(r"`[^`\n]+(?:\n[^`\n]+)?`", text)) | set(re.findall(r"\$[^$\n]+\$", text))
+    spans = {" ".join(span.split()) for span in spans}
+    spans |= set(re.findall(r"\]\(([^)\s]+)\)", text))
+    spans |= set(re.findall(r"^#+ (\d+(?:\.\d+)*)\b", text, flags=re.MULTILINE))
     return spans
 
 
+def unclosed_emphasis(text: str) -> list[str]:
+    """Emphasis CommonMark does not close: a closing `*`/`**` after punctuation and before a letter (as
+    `**term(용어)**이` is written in Korean) is not right-flanking, so the asterisks show."""
+    return re.findall(r"\*{1,2}[^*\n]*?[^\w\s*]\*{1,2}(?=\w)", text)
+
+
 def kept_in(translation: str) -> set[str]:
-    return {span for span in kept(translation)} | {span for span in re.findall(r"\S+", translation)}
+    return kept(translation) | set(re.findall(r"\S+", translation))
 
 
 def indent(text: str) -> str:
@@ -212,7 +231,7 @@ def extract() -> dict[str, "object"]:
     catalogs: dict[str, Catalog] = {}
     for message, locations in found.items():
         name = source_of(locations[0][0])
-        catalog = catalogs.setdefault(name, Catalog(project="ptcourse", fuzzy=False))
+        catalog = catalogs.setdefault(name, Catalog(project="ptcourse", fuzzy=False, creation_date=FIXED_DATE))
         catalog.add(message, locations=locations)
     return catalogs
 
@@ -228,10 +247,11 @@ def read_catalogs(language: str) -> dict[str, "object"]:
 
 
 def merged(language: str):
-    """The language's .po files as one catalog (what the .mo holds)."""
+    """The language's .po files as one catalog (what the .mo holds), the same bytes every time."""
     from babel.messages.catalog import Catalog
 
-    catalog = Catalog(locale=language, project="ptcourse", fuzzy=False)
+    catalog = Catalog(locale=language, project="ptcourse", fuzzy=False, creation_date=FIXED_DATE,
+                      revision_date=FIXED_DATE)
     for part in read_catalogs(language).values():
         for message in part:
             if message.id and message.string and not message.fuzzy:
@@ -286,8 +306,9 @@ def update_catalog(language: str) -> None:
     for name in set(sources) - set(templates):
         (folder / name).unlink()
     for name, template in templates.items():
-        catalog = sources.get(name) or Catalog(locale=language, project="ptcourse")
-        catalog.update(template, no_fuzzy_matching=True)
+        catalog = sources.get(name) or Catalog(locale=language, project="ptcourse", creation_date=FIXED_DATE,
+                                               revision_date=FIXED_DATE)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()
         with open(folder / name, "wb") as f:
             write_po(f, catalog, width=100, omit_header=False, sort_output=False)
