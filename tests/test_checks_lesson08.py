@@ -142,6 +142,17 @@ def mlp_flatten_all(sizes):
     return nn.Sequential(Whole(), *list(digits.make_mlp(sizes))[1:])
 
 
+@answers.mistake("8.1", "drops the last bias, adds a parameter of its size", match="keeps its bias")
+def mlp_bias_elsewhere(sizes):
+    model = mlp_with()(sizes[:-1]) if len(sizes) > 2 else nn.Sequential(nn.Flatten())
+    last = nn.Linear(sizes[-2], sizes[-1], bias=False)
+    if len(sizes) > 2:
+        model.append(nn.ReLU())
+    model.append(last)
+    model.register_parameter("offset", nn.Parameter(torch.zeros(sizes[-1])))
+    return model
+
+
 class Hidden(nn.Module):
     """Gaming: the right function with its weights in plain tensors the check cannot reach."""
 
