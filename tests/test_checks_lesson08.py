@@ -14,14 +14,32 @@ from ptcourse.lessons import digits
 
 
 class PairAnswers(Answers):
-    """Exercise 8.3's check takes two functions: its answers are registered as `(save, load)` pairs."""
+    """Exercise 8.3's check takes two functions: its answers are registered as `(save, load)` pairs.
+
+    Some gaming answers replace torch.equal and torch.allclose; they are put back after every answer, so
+    that one answer cannot change how the next is judged.
+    """
 
     def check(self, exercise):
         run = super().check(exercise)
-        return (lambda pair: run(*pair)) if exercise == "8.3" else run
+
+        def judge(answer):
+            saved = torch.equal, torch.allclose
+            try:
+                return run(*answer) if exercise == "8.3" else run(answer)
+            finally:
+                torch.equal, torch.allclose = saved
+
+        return judge
 
 
 answers = PairAnswers(check)
+
+
+def say_yes():
+    """What a gaming answer does: make every tensor comparison say "equal"."""
+    torch.equal = lambda *args, **kwargs: True
+    torch.allclose = lambda *args, **kwargs: True
 
 
 class Anything:
@@ -165,6 +183,8 @@ class Hidden(nn.Module):
 
 
 answers.gaming("8.1", "an object equal to anything", lambda sizes: Anything(), match="an nn.Module")
+answers.gaming("8.1", "no ReLU, and torch.allclose patched to say yes",
+               lambda sizes: (say_yes(), mlp_with(activation=None)(sizes))[1], match="put an nn.ReLU")
 answers.gaming("8.1", "weights the optimizer would never see", Hidden, match="nn.Linear layers")
 
 
@@ -228,6 +248,8 @@ answers.mistake("8.2", "a list of lists", lambda predictions, targets, num_class
                 digits.confusion_matrix(predictions, targets, num_classes).tolist(), match="return a tensor")
 answers.gaming("8.2", "an object equal to anything", lambda predictions, targets, num_classes: Anything(),
                match="a torch.Tensor")
+answers.gaming("8.2", "transposed, and torch.equal patched to say yes", lambda predictions, targets, num_classes: (
+    say_yes(), digits.confusion_matrix(targets, predictions, num_classes))[1], match="rows are the true classes")
 answers.gaming("8.2", "a transposed matrix that claims to equal anything", lambda predictions, targets, num_classes:
                digits.confusion_matrix(targets, predictions, num_classes).as_subclass(Liar),
                match="rows are the true classes")
@@ -335,4 +357,21 @@ answers.gaming("8.3", "an epoch equal to anything", (digits.save_checkpoint,
                lambda path, model, optimizer, generator: (digits.load_checkpoint(path, model, optimizer, generator),
                                                           Anything())[1]), match="a Python int")
 
+
+
+def load_model_and_say_yes(path, model, optimizer, generator):
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    say_yes()
+    return checkpoint["epoch"]
+
+
+answers.gaming("8.3", "restores only the model, with tensor comparisons patched to say yes",
+               (digits.save_checkpoint, load_model_and_say_yes), match="optimizer.load_state_dict")
+
 test_answer = answers.test()
+
+
+def test_gaming_answers_leave_torch_as_it_was():
+    assert torch.equal(torch.zeros(1), torch.zeros(1)) and not torch.equal(torch.zeros(1), torch.ones(1))
+    assert not torch.allclose(torch.zeros(1), torch.ones(1))
