@@ -186,7 +186,7 @@ def framed_text(solution: Path) -> str:
     return nbformat.writes(framed(solution)) + "\n"
 
 
-COURSE_MAP_ROW = re.compile(r"^(\| *\d\d *\| *\[[^]]+\]\((notebooks/\d\d_\w+\.ipynb)\))(?: \[!\[Open in Colab\]\([^)]*\)\]\([^)]*\))?( *\|.*)$")
+COURSE_MAP_ROW = re.compile(r"^(\| *\d\d *\| *\[[^]]+\]\(((?:\w\w/)?notebooks/\d\d_\w+\.ipynb)\))(?: \[!\[Open in Colab\]\([^)]*\)\]\([^)]*\))?( *\|.*)$")
 COLAB_BADGE = " [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
@@ -222,8 +222,10 @@ def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path
                     not path.is_file() or path.read_text(encoding="utf-8") != text):
                 problems.append(f"{path.relative_to(REPO).as_posix()} differs from its build "
                                 "(run: python -m ptcourse.tools.build)")
-    if readme is not None and readme.read_text(encoding="utf-8") != readme_text(readme):
-        problems.append("README.md's Open-in-Colab links differ from pyproject.toml (run: python -m ptcourse.tools.build)")
+    for path in ([readme, *(readme.with_suffix(f".{language}.md") for language in translate.EDITIONS)]
+                 if readme is not None else []):
+        if path.is_file() and path.read_text(encoding="utf-8") != readme_text(path):
+            problems.append(f"{path.name}'s Open-in-Colab links differ from pyproject.toml (run: python -m ptcourse.tools.build)")
     return problems
 
 
@@ -253,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             for orphan in [p for p in lessons(folder) if p.name not in names]:
                 orphan.unlink()
                 print(f"removed {orphan.relative_to(REPO).as_posix()} (no solution notebook)")
-        if README.read_text(encoding="utf-8") != readme_text():
-            README.write_text(readme_text(), encoding="utf-8")
-            print("wrote README.md's Open-in-Colab links")
+        for readme in [README, *(README.with_suffix(f".{language}.md") for language in translate.EDITIONS)]:
+            if readme.is_file() and readme.read_text(encoding="utf-8") != readme_text(readme):
+                readme.write_text(readme_text(readme), encoding="utf-8")
+                print(f"wrote {readme.name}'s Open-in-Colab links")
     except BuildError as error:
         print(f"build error: {error}", file=sys.stderr)
         return 2

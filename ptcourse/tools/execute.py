@@ -42,9 +42,14 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:
     nbformat.write(nb, path)
 
 
+# A progress bar rewrites its line with "\r"; a notebook shows only the last state, so store only that.
+REWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
+
+
 def merge_streams(nb) -> None:
-    """Join consecutive outputs of one stream: how prints were chunked is timing, not content, and a
-    re-run would otherwise change the stored file although no text changed."""
+    """Join consecutive outputs of one stream and keep only the last state of a rewritten line: how prints
+    were chunked and how often a bar redrew is timing, not content, and a re-run would otherwise change
+    the stored file although no text changed."""
     for cell in nb.cells:
         merged = []
         for output in cell.get("outputs", []):
@@ -54,6 +59,9 @@ def merge_streams(nb) -> None:
                 previous["text"] += output["text"]
             else:
                 merged.append(output)
+        for output in merged:
+            if output.get("output_type") == "stream" and "\r" in output["text"]:
+                output["text"] = REWRITTEN.sub("", output["text"])
         if "outputs" in cell:
             cell["outputs"] = merged
 
