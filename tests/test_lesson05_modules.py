@@ -95,7 +95,7 @@ def test_gpu_times_come_from_synchronized_clocks_or_cuda_events():
 def test_the_overlap_copies_on_a_second_stream_and_guards_its_batches():
     source = inspect.getsource(gpu.overlap)
     for needed in ("torch.cuda.Stream()", "with torch.cuda.stream(copy_stream)", "compute.wait_stream(copy_stream)",
-                   "copy_stream.wait_stream(compute)", "x.record_stream(compute)", ".pin_memory()"):
+                   "copy_stream.wait_stream(compute)", "x.record_stream(compute)", "pin_memory=True"):
         assert needed in source, needed
 
 

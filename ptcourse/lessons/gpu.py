@@ -180,7 +180,7 @@ def overlap(n_batches: int = 8, batch_mib: int = 64, width: int = 2048) -> dict[
     """
     require_cuda()
     rows = batch_mib * MiB // 4 // width
-    host = [torch.randn(rows, width).pin_memory() for _ in range(n_batches)]
+    host = [torch.rand(rows, width, pin_memory=True) for _ in range(n_batches)]  # made pinned: no extra copy
     weight = torch.randn(width, width, device="cuda") / width**0.5
     resident = [batch.to("cuda") for batch in host]
 
@@ -245,7 +245,7 @@ def print_overlap(ms: dict[str, float]) -> None:
 # --- 4. Device to host: a non_blocking copy read before synchronizing -------------------------------------
 
 
-def device_to_host_hazard(width: int = 4096, matmuls: int = 20) -> dict[str, bool]:
+def device_to_host_hazard(width: int = 4096, matmuls: int = 40) -> dict[str, bool]:
     """Queue slow GPU work, copy its result to the CPU with `non_blocking=True`, and read the copy at once:
     the copy has not happened yet, so the CPU reads whatever the fresh pinned buffer held."""
     require_cuda()
@@ -257,8 +257,8 @@ def device_to_host_hazard(width: int = 4096, matmuls: int = 20) -> dict[str, boo
     result = x.to("cpu", non_blocking=True)  # returns at once, into pinned memory
     copied = torch.cuda.Event()
     copied.record()
-    read_early = result.clone()  # a CPU read, before anything waited for the GPU
     finished_when_read = copied.query()
+    read_early = result.clone()  # a CPU read, before anything waited for the GPU
     copied.synchronize()  # or torch.cuda.synchronize()
     read_late = result.clone()
     truth = x.cpu()  # a blocking copy
