@@ -502,10 +502,12 @@ def shard_uses_the_sampler(n, num_replicas, rank, epoch=0, shuffle=True, seed=0,
     return list(sampler)
 
 
-answers.mistake("5.4", "returns a tensor", match="a list of ints",
+answers.mistake("5.4", "returns a tensor", match="a list of Python ints",
                 value=lambda *args, **kwargs: torch.tensor(shard_reference(*args, **kwargs), dtype=torch.long))
-answers.mistake("5.4", "float indices", match="integer indices",
+answers.mistake("5.4", "float indices", match="a list holding float",
                 value=lambda *args, **kwargs: [float(i) for i in shard_reference(*args, **kwargs)])
+answers.mistake("5.4", "list(tensor): a list of one-element tensors", match=r"a list holding Tensor.*\.tolist\(\)",
+                value=lambda *args, **kwargs: list(torch.tensor(shard_reference(*args, **kwargs), dtype=torch.long)))
 
 
 @answers.mistake("5.4", "divides by n: fails on an empty dataset", match=r"n=0.*raised an exception")
@@ -576,7 +578,7 @@ def shard_unprofiled(n, num_replicas, rank, epoch=0, shuffle=True, seed=0, drop_
     return shard_uses_the_sampler(n, num_replicas, rank, epoch, shuffle, seed, drop_last)
 
 
-@answers.gaming("5.4", "a lazy generator, iterated only after the check's guard", match="a list of ints")
+@answers.gaming("5.4", "a lazy generator, iterated only after the check's guard", match="a list of Python ints")
 def shard_lazy(n, num_replicas, rank, epoch=0, shuffle=True, seed=0, drop_last=False):
     def later():
         yield from shard_uses_the_sampler(n, num_replicas, rank, epoch, shuffle, seed, drop_last)
@@ -584,7 +586,7 @@ def shard_lazy(n, num_replicas, rank, epoch=0, shuffle=True, seed=0, drop_last=F
     return later()
 
 
-answers.gaming("5.4", "an object equal to anything", match="a list of ints", value=lambda *a, **k: Anything())
+answers.gaming("5.4", "an object equal to anything", match="a list of Python ints", value=lambda *a, **k: Anything())
 
 
 test_answer = answers.test()

@@ -438,13 +438,15 @@ def distributed_indices(indices_for_rank) -> None:
                         got = indices_for_rank(n, replicas, rank, epoch, shuffle=shuffle, seed=seed,
                                                drop_last=drop_last)
                     is_list = type(got) is list
-                    got = _indices(ex, _("the list {call} returns").format(call=call), got, hint) if is_list else got
+                    odd = next((item for item in got if type(item) is not int), None) if is_list else None
                 expect(not used, ex, _("how {call} computes its answer").format(call=call),
                        _("computed by your own code"), used[0] if used else "",
                        _("this exercise replaces DistributedSampler: compute the permutation, the padding and the "
                          "rank's positions yourself"))
-                expect(is_list, ex, _("what {call} returns").format(call=call), _("a list of ints"), describe(got),
-                       _("return a Python list (a tensor's .tolist() gives one)"))
+                expect(is_list and odd is None, ex, _("what {call} returns").format(call=call),
+                       _("a list of Python ints"),
+                       describe(got) if not is_list else _("a list holding {item}").format(item=describe(odd)),
+                       _("return a Python list of ints: a tensor's .tolist() gives one"))
                 total += 1
                 if got == want:
                     continue
