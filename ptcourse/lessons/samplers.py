@@ -51,3 +51,28 @@ class BucketBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         n = len(self.lengths)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class IndexBatches(Sampler[torch.Tensor]):
+    """Each epoch, `range(n)` cut into batches of `batch_size` indices, each batch one integer tensor: shuffled
+    with `generator` (or in order with `shuffle=False`), the last batch shorter unless `drop_last`.
+
+    Like `BatchSampler(RandomSampler(...), ...)` without building a Python list per batch. Pass it as
+    `sampler=` with `batch_size=None`, to a dataset whose `__getitem__` takes a tensor of indices.
+    """
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool = True, drop_last: bool = False,
+                 generator: torch.Generator | None = None) -> None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer, but got batch_size={batch_size!r}")
+        self.n, self.batch_size, self.shuffle, self.drop_last, self.generator = n, batch_size, shuffle, drop_last, generator
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        if self.drop_last:
+            order = order[: self.n - self.n % self.batch_size]
+        if len(order):
+            yield from order.split(self.batch_size)
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
