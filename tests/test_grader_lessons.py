@@ -23,7 +23,9 @@ from ptcourse.tools.repo import SOLUTIONS, lessons
 
 LESSONS = lessons(SOLUTIONS)
 LESSON01 = next((p for p in LESSONS if p.name.startswith("01_")), None)  # the attacks aim at its MyLinear check
-pytestmark = pytest.mark.skipif(LESSON01 is None, reason="no lesson 01 yet")
+# Grading every real lesson twice takes minutes: a heavy suite (CI runs it; the fixture lessons of
+# tests/test_grader.py exercise the same grader in the default suite).
+pytestmark = [pytest.mark.heavy, pytest.mark.skipif(LESSON01 is None, reason="no lesson 01 yet")]
 
 ATTACK = """\
 import ptcourse.checks._core as core

@@ -57,6 +57,7 @@ def test_force_spawn_reaches_the_kernel(spawn_ipython_dir, tmp_path):
     assert nb.cells[0].outputs[0]["text"].strip() == "spawn"
 
 
+@pytest.mark.heavy  # every worker start imports torch afresh: a minute or more per notebook
 @pytest.mark.parametrize("notebook", WORKER_NOTEBOOKS, ids=lambda p: p.name)
 def test_worker_notebook_passes_under_spawn(notebook, spawn_ipython_dir):
     env = dict(os.environ, IPYTHONDIR=str(spawn_ipython_dir))
