@@ -61,7 +61,7 @@ def main() -> int:
     for path in lessons(SOLUTIONS):
         if args.only and path.name[:2] not in args.only:
             continue
-        # A lone notebook does not load tests/conftest.py: name it, for one-thread kernels and the gpu skip.
+        # A lone notebook does not load tests/conftest.py: name it, for one-thread kernels and the gpu-cell hook.
         seconds, summary = timed(["-p", "tests.conftest", str(path.relative_to(REPO))])
         total += seconds
         print(f"{path.name:40} {seconds:9.1f}s  {seconds / bare:5.1f}×  {summary}", flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,8 @@ def run_nbval(notebooks: list[Path], python_path: str = "") -> tuple[dict[Path, 
     env = {k: v for k, v in os.environ.items() if k != GRADED_ENV}  # the plugin, not this test, must set it
     if python_path:
         env["PYTHONPATH"] = os.pathsep.join([python_path, env.get("PYTHONPATH", "")])
-    command = docs_command().replace(" python ", f" {sys.executable} ", 1) + " ".join(map(str, notebooks))
+    command = (docs_command().replace(" python ", f" {shlex.quote(sys.executable)} ", 1)
+               + " ".join(shlex.quote(str(path)) for path in notebooks))
     done = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     failed: dict[Path, set[int]] = {path: set() for path in notebooks}

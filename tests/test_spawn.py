@@ -62,7 +62,7 @@ def test_force_spawn_reaches_the_kernel(spawn_ipython_dir, tmp_path):
 def test_worker_notebook_passes_under_spawn(notebook, spawn_ipython_dir):
     env = dict(os.environ, IPYTHONDIR=str(spawn_ipython_dir))
     result = subprocess.run(
-        # `-p tests.conftest`: the gpu-skip hook and the one-thread kernels apply to this run too.
+        # `-p tests.conftest`: the one-thread kernels and the gpu-cell hook apply to this run too.
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest", str(notebook)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
     )

@@ -10,7 +10,7 @@ CHECK = "check"  # an exercise's check cell (metadata course.exercise and course
 LOCKED = "locked"  # a setup cell the grader restores from the release
 SOLUTION_ONLY = "solution-only"  # dropped from the student notebook
 RAISES = "raises-exception"  # shows an error on purpose (nbval's tag)
-GPU = "gpu"  # needs CUDA: skipped without it
+GPU = "gpu"  # measures on CUDA; on a CPU its `torch.cuda.is_available()` branch prints one line
 
 # One thread per kernel: float reductions then give the same bits on every machine (and two kernels
 # never fight over two cores); a fixed hash seed keeps set and dict orders of strings stable.

@@ -38,7 +38,7 @@ class Options:
     # For the kernels: one thread each, as in the tests, and graded (incell.py also forces it on the checks);
     # no user site-packages, where one notebook could leave code that every later kernel would run.
     env: dict[str, str] = field(default_factory=lambda: {**DETERMINISTIC_ENV, GRADED_ENV: "1", "PYTHONNOUSERSITE": "1"})
-    gpu: bool = False  # run cells tagged `gpu` (otherwise skipped, as the test suite does without CUDA)
+    gpu: bool = False  # run cells tagged `gpu` (otherwise skipped: they measure a GPU and carry no points)
     check_packages: tuple[str, ...] = CHECK_PACKAGES  # where the check modules live (imported afresh)
     python_path: tuple[str, ...] = ()  # extra import folders for the kernel (lessons outside ptcourse)
 
