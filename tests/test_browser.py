@@ -45,7 +45,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-RUN_S = 420  # one notebook's Run All, on a busy 2-core machine
+RUN_S = int(os.environ.get("PTCOURSE_BROWSER_RUN_S", 420))  # one notebook's Run All, on a busy 2-core machine
 SETTINGS = {  # JupyterLab user settings: every cell in the page, no autosave, no news from the internet
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
@@ -189,7 +189,7 @@ def restart_and_run_all(page) -> None:
 
 
 def prompts(page) -> list[str]:
-    """The input prompts shown (`[3]:`); the setup cell's input is folded, so it shows none."""
+    """The input prompts shown (`[3]:`); the setup cell's input is folded, so its prompt is empty."""
     return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt:visible").all_inner_texts()
 
 
@@ -202,12 +202,16 @@ def wait_until_every_cell_ran(page, timeout: float = RUN_S) -> None:
     while True:
         shown = [p.strip() for p in prompts(page)]
         numbers = [int(p[1:-2]) for p in shown if re.fullmatch(r"\[\d+\]:", p)]
-        if shown and len(numbers) == len(shown) and max(numbers) == cells:
+        # A folded input (the setup cell) shows an empty prompt; every other one must show a number.
+        if numbers and len(numbers) + shown.count("") == len(shown) and max(numbers) == cells:
             idle = page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']")
             if idle.count():
                 return
         if time.monotonic() > deadline:
-            raise AssertionError(f"Run All did not reach the last of {cells} cells in {timeout:g} s: prompts {shown}")
+            indicators = page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator").evaluate_all(
+                "els => els.map(e => e.outerHTML.slice(0, 300))")
+            raise AssertionError(f"Run All did not reach the last of {cells} cells in {timeout:g} s: prompts {shown}; "
+                                 f"execution indicators {indicators}")
         time.sleep(1)
 
 
