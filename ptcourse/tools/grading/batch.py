@@ -336,7 +336,7 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
         if changed:
             book.changed_files += [_changed(c, f"{job.student}/{job.release.name}", log) for c in restored]
             report = tampered_files(job.release, job.student, changed)
-            report.source, report.notes = job.source, outcome.report.notes
+            report.source, report.language, report.notes = job.source, job.language, outcome.report.notes
             for flag in outcome.report.flags:
                 report.flag(flag)
         else:
