@@ -5,19 +5,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ptcourse.checks._core import (FLOAT32, describe, exercise, expect, fail, integer, max_diff, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (ALLCLOSE, EQUAL, FLOAT32, describe, exercise, expect, fail, integer, max_diff,
+                                   passed, plain, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
-
-# Bound when the checks are imported, before any student code runs: an answer that patches
-# torch.allclose or torch.equal cannot make a comparison of the check succeed.
-_ALLCLOSE, _EQUAL = torch.allclose, torch.equal
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Same shape and dtype, values as close as a float32 computation in another order gets."""
     a, b = plain(a), plain(b)
-    return a.shape == b.shape and a.dtype == b.dtype and _ALLCLOSE(a, b, **FLOAT32)
+    return a.shape == b.shape and a.dtype == b.dtype and ALLCLOSE(a, b, **FLOAT32)
 
 
 def _params(ex: str, module: nn.Module, doing: str, hint: str) -> dict[str, torch.Tensor]:
@@ -192,7 +188,7 @@ def repaired_net(RepairedNet) -> None:
                 optimizer.zero_grad()
                 loss.backward()
             optimizer.step()
-            unchanged = [name for name, p in params.items() if _EQUAL(plain(p), before[name])]
+            unchanged = [name for name, p in params.items() if EQUAL(plain(p), before[name])]
             expect(not unchanged, ex, _("parameters of {call} after one optimizer step").format(call=call),
                    _("all of them change"), _("unchanged: {names}").format(names=unchanged),
                    _("keep requires_grad=True (nn.Parameter's default) and use every parameter in forward"))

@@ -8,13 +8,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ptcourse.checks._core import (FLOAT32, describe, digits, exercise, expect, fail, near, number, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (ALLCLOSE, EQUAL, FLOAT32, describe, digits, exercise, expect, fail, near, number,
+                                   passed, plain, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
-
-# Bound when the checks are imported, before any student code runs: an answer that patches
-# torch.allclose or torch.equal cannot make a comparison of the check succeed.
-_ALLCLOSE, _EQUAL = torch.allclose, torch.equal
 
 # 44 samples in batches of 8: five full batches and a last one of 4, so a mean over batches differs
 # from a mean over samples, and a loop that stops early is visible. Everything is float32, as in the lesson.
@@ -54,7 +50,7 @@ def _state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     """Parameters and buffers as close as two float32 computations of the same step in another order get."""
-    return all(_ALLCLOSE(plain(a[k]), plain(b[k]), **FLOAT32) for k in b)
+    return all(ALLCLOSE(plain(a[k]), plain(b[k]), **FLOAT32) for k in b)
 
 
 def _diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> str:
@@ -138,7 +134,7 @@ def train_one_epoch(train_fn) -> None:
     if not _same(run.state, want.state):
         start_model = _problem(seed)[0]
         start = _state(start_model)
-        if all(_EQUAL(run.state[name], start[name]) for name, _p in start_model.named_parameters()):
+        if all(EQUAL(run.state[name], start[name]) for name, _p in start_model.named_parameters()):
             hint = _("the parameters never changed although step() ran: call loss.backward() before "
                      "optimizer.step(), and do not zero the gradients between the two")
         elif _same(run.state, _train_run(_train_reference, seed, zero_grad=False).state):
@@ -211,7 +207,7 @@ def evaluate(evaluate_fn) -> None:
     hint = _("return two numbers: .item() turns a one-element tensor into a Python float")
     loss = _number(ex, _("the mean loss returned by evaluate"), result[0], hint)
     accuracy = _number(ex, _("the accuracy returned by evaluate"), result[1], hint)
-    changed = sorted(k for k in start if not _EQUAL(start[k], plain(model.state_dict()[k])))
+    changed = sorted(k for k in start if not EQUAL(start[k], plain(model.state_dict()[k])))
     expect(
         not changed, ex, _("parameters and buffers after evaluate"), _("unchanged"),
         _("changed: {names}").format(names=changed),
