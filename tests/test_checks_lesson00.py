@@ -1,7 +1,6 @@
 """Lesson 00's checks reject the classic tensor mistakes and accept correct answers written differently."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,7 +1,6 @@
 """Checks for lesson 01 — nn.Module and nn.Parameter."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -243,13 +242,6 @@ def _count_cases() -> list[tuple[str, nn.Module]]:
     ]
 
 
-def _whole(ex: str, what: str, value, hint: str) -> int:
-    """A returned count as an int: a Python int (a NumPy integer is converted); never a bool, float or tensor."""
-    if isinstance(value, np.integer):
-        value = int(value)
-    return integer(ex, what, value, hint)
-
-
 COUNT_HINT = N_("sum p.numel() over model.parameters(): it lists every parameter once (nested, shared and "
                 "frozen ones too) and no buffers; with trainable_only, keep only those with p.requires_grad")
 
@@ -292,7 +284,7 @@ def count_parameters(count) -> None:
             what = _("{call} for {model}").format(call=call, model=_(description))
             with student_code(ex, _("calling {what}").format(what=what), _(COUNT_HINT)):
                 got = count(model) if keyword is None else count(model, trainable_only=keyword)
-            got = _whole(ex, what, got, _("return the count as a Python int: the sum of p.numel() is one"))
+            got = integer(ex, what, got, _("return the count as a Python int: the sum of p.numel() is one"))
             want = sum(p.numel() for p in _kept(model, bool(keyword)))
             calls.append((what, model, bool(keyword), want, got))
     wrong = [call for call in calls if call[3] != call[4]]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -57,14 +56,6 @@ def _diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> str:
     return _("max |difference| = {diff:.3g}").format(diff=max((a[k] - b[k]).abs().max().item() for k in b))
 
 
-def _number(ex: str, what: str, value, hint: str) -> float:
-    """A returned number as a float: a Python float or int, a NumPy scalar, or a one-element tensor without
-    a graph (the statements say so); anything else, a bool included, fails with `hint`."""
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    return number(ex, what, value, hint, tensor=True)
-
-
 class _Run(NamedTuple):
     result: object
     state: dict[str, torch.Tensor]
@@ -115,9 +106,10 @@ def train_one_epoch(train_fn) -> None:
     ex, seed = "2.1", 201
     run = _train_run(train_fn, seed, ex)
     want = _train_run(_train_reference, seed)
-    loss = _number(
+    loss = number(
         ex, _("the value returned by train_one_epoch"), run.result,
         _("return a number: add up loss.item() (a float), not loss (a tensor that keeps every batch's graph alive)"),
+        tensor=True,
     )
     expect(
         run.drawn >= N_SAMPLES, ex,
@@ -205,8 +197,8 @@ def evaluate(evaluate_fn) -> None:
         _("run the loop inside `with torch.no_grad():` so that no graph is built (less memory, faster)"),
     )
     hint = _("return two numbers: .item() turns a one-element tensor into a Python float")
-    loss = _number(ex, _("the mean loss returned by evaluate"), result[0], hint)
-    accuracy = _number(ex, _("the accuracy returned by evaluate"), result[1], hint)
+    loss = number(ex, _("the mean loss returned by evaluate"), result[0], hint, tensor=True)
+    accuracy = number(ex, _("the accuracy returned by evaluate"), result[1], hint, tensor=True)
     changed = sorted(k for k in start if not EQUAL(start[k], plain(model.state_dict()[k])))
     expect(
         not changed, ex, _("parameters and buffers after evaluate"), _("unchanged"),
@@ -347,8 +339,8 @@ def accumulated_step(step_fn) -> None:
                         _(STEP_HINT))
             fail(ex, what, _("the parameters after one step on all {n} samples").format(n=n),
                  _diff(run.state, want.state), hint)
-        loss = _number(ex, _("the value returned by accumulated_step"), run.result,
-                       _("return a number: add up the scaled losses' .item()"))
+        loss = number(ex, _("the value returned by accumulated_step"), run.result,
+                       _("return a number: add up the scaled losses' .item()"), tensor=True)
         expect(near(loss, want.result), ex,
                _("the returned loss of the batch of {n}, before the step").format(n=n), digits(want.result),
                digits(loss), _("return the loss of the whole batch before the step: the sum of the scaled "

@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ptcourse.checks._core import (EQUAL, FLOAT32, describe, digits, exercise, expect, fail, max_diff, passed,
+from ptcourse.checks._core import (EQUAL, describe, digits, exercise, expect, fail, max_diff, near, passed,
                                    plain, private_rng, progress_of, same, student_code)
 from ptcourse.i18n import N_, _
 
@@ -161,15 +161,15 @@ def bce_loss(loss) -> None:
                 what = _("bce_loss on {dtype} ŷ of shape (1, {m}), values in (0.02, 0.98)").format(m=m, dtype=name)
                 got = _call_loss(ex, loss, yhat, y, what)
                 want = _bce64(yhat, y).item()
-                if not _near(got, want):
+                if not near(got, want):
                     per_sample = (-(y.double() * yhat.double().log() + (1 - y.double()) * (-yhat.double()).log1p()))
-                    if _near(got, -want):
+                    if near(got, -want):
                         hint = _("the sign: log ŷ is negative, so the loss is −mean(y log ŷ + (1 − y) log(1 − ŷ))")
-                    elif m > 1 and _near(got, want * m):
+                    elif m > 1 and near(got, want * m):
                         hint = _("that is the sum over samples; the loss is the mean (divide by m)")
-                    elif _near(got, want / math.log(10)) or _near(got, want / math.log(2)):
+                    elif near(got, want / math.log(10)) or near(got, want / math.log(2)):
                         hint = _("use the natural logarithm, torch.log (not log10 or log2)")
-                    elif m > 1 and _near(got, (y.double() * per_sample).mean().item()):
+                    elif m > 1 and near(got, (y.double() * per_sample).mean().item()):
                         hint = _("both terms: (1 − y) · log(1 − ŷ) is the cost of the benign samples")
                     else:
                         hint = _("−mean(y · log ŷ + (1 − y) · log(1 − ŷ)), both terms, over all samples")
@@ -179,7 +179,7 @@ def bce_loss(loss) -> None:
             what = _("bce_loss on {dtype} ŷ = [0.001, 0.999, 0.5, 0.001, 0.999], y = [1, 0, 1, 0, 1]").format(
                 dtype=name)
             got, want = _call_loss(ex, loss, yhat, y, what), _bce64(yhat, y).item()
-            if not _near(got, want):
+            if not near(got, want):
                 fail(ex, what, _("{want} (the formula, in float64)").format(want=digits(want)), digits(got),
                      _(LARGE_EPS_HINT) if math.isfinite(got) else _(NAN_HINT))
             nan_hint = _(FLOAT32_HINT) if dtype == torch.float32 else _(NAN_HINT)
@@ -205,10 +205,6 @@ def bce_loss(loss) -> None:
                    _("a large finite number, between {low} and {high}").format(low=low, high=high), digits(got), hint)
     passed(ex, _("the mean BCE equals the formula for ŷ in [0.001, 0.999], is finite at ŷ = 0 and ŷ = 1, and leaves "
                  "yhat unchanged, in float32 and float64"))
-
-
-def _near(got: float, want: float) -> bool:
-    return abs(got - want) <= FLOAT32["atol"] + FLOAT32["rtol"] * abs(want)
 
 
 # --- Exercise 3.3 -----------------------------------------------------------------------------------
@@ -389,7 +385,7 @@ def lr_step(step) -> None:
                          hint)
                 loss = _one_number(ex, _("the loss returned by {what}").format(what=what), loss,
                                    _("return the loss as bce_loss gives it"), python_float=True)
-                expect(_near(loss, want_loss), ex, _("the loss returned by {what}").format(what=what),
+                expect(near(loss, want_loss), ex, _("the loss returned by {what}").format(what=what),
                        _("{want} (the mean BCE before the step)").format(want=digits(want_loss)), digits(loss),
                        _("compute the loss on the forward pass you use for the gradients, before optimizing"))
                 cases += 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ptcourse.tools.grading.discover import Discovery, discover, edition_of
+from ptcourse.tools.grading.discover import discover, edition_of
 from ptcourse.tools.grading.integrity import Change, Files, import_folders
 from ptcourse.tools.grading.notebook import (ERROR, MISSING, TAMPERED, TIMEOUT, WRONG_NOTEBOOK, NotebookReport, Options,
                                              same_rows)
