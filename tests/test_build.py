@@ -187,10 +187,11 @@ def test_readme_rows_get_a_colab_badge_only_while_the_source_is_set(tmp_path, mo
     assert build.readme_text(readme) == f"text\n{row}\n"
 
 
-def test_the_setup_cell_imports_the_installed_package_and_prints_nothing():
+def test_the_setup_cell_imports_the_installed_package_and_prints_nothing(capsys):
     out = {}
     exec(framing.setup_source(""), out)
     assert out["ptcourse"].language() == "en"
+    assert capsys.readouterr() == ("", "")
 
 
 def test_the_grader_fixtures_are_framed_like_every_lesson():

@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from ptcourse import i18n
 from ptcourse.checks import _core, mode
 from ptcourse.checks._core import CheckFailed, close, exercise, expect, passed, progress_of, student_code
 
@@ -48,10 +49,16 @@ def test_the_course_pytest_plugin_grades_kernels_started_under_pytest():
 
 
 def test_graded_a_stub_raises_and_a_wrong_answer_fails():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="^Exercise 98.1 — double: not done yet$"):
         check_double(stub)
     with pytest.raises(CheckFailed, match="expected: 6"):
         check_double(lambda x: x)
+
+
+def test_graded_a_stub_is_reported_in_the_notebooks_language():
+    """The grader quotes this message; a Korean notebook's stub (code, so English) must not set its language."""
+    with i18n.speaking("ko"), pytest.raises(NotImplementedError, match="^연습 문제 98.1 — double: 아직 풀지 않았습니다$"):
+        check_double(stub)
 
 
 def test_a_student_sees_one_line_for_a_stub_and_the_full_message_for_a_wrong_answer(student, capsys):

@@ -1,7 +1,6 @@
 """Lesson 00's checks reject the classic tensor mistakes and accept correct answers written differently."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,6 +9,14 @@ from checklib import Answers
 from ptcourse.checks import lesson00 as check
 
 answers = Answers(check)
+TORCH_EQUAL = torch.equal
+
+
+@pytest.fixture(autouse=True)
+def restore_torch():
+    """A gaming answer patches torch.equal; put it back after each test."""
+    yield
+    torch.equal = TORCH_EQUAL
 
 
 class Anything:
@@ -178,6 +185,12 @@ def standardize_loop(x):
     for row in x:
         rows.append((row - row.mean()) / row.std(unbiased=False))
     return torch.stack(rows)
+
+
+@answers.gaming("0.3", "in place, then torch.equal patched to hide it", match="x after the call")
+def standardize_in_place_hidden(x):
+    torch.equal = lambda *args: True
+    return standardize_in_place(x)
 
 
 answers.gaming("0.3", "a tensor that says every comparison is equal", lambda x: x.clone().as_subclass(Liar),

@@ -548,7 +548,8 @@ def shard_reimported(n, num_replicas, rank, epoch=0, shuffle=True, seed=0, drop_
 
 @answers.gaming("5.4", "a private copy of the module from its file", match="iterating a DistributedSampler")
 def shard_private_copy(n, num_replicas, rank, epoch=0, shuffle=True, seed=0, drop_last=False):
-    spec = importlib.util.spec_from_file_location("my_distributed", torch.utils.data.distributed.__file__)
+    # Named inside torch.utils.data, so that the file's relative imports (torch 2.2's) resolve too.
+    spec = importlib.util.spec_from_file_location("torch.utils.data.my_distributed", torch.utils.data.distributed.__file__)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return _from(module.DistributedSampler, n, num_replicas, rank, epoch, shuffle, seed, drop_last)

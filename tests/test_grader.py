@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from ptcourse.tools.grade import main as grade_cli
 from ptcourse.tools.grading import Limits, Options, grade_folder
 from ptcourse.tools.grading import batch
 from ptcourse.tools.grading.gradebook import TOTAL, write
-from ptcourse.tools.grading.kernel import KEPT_CHARS
+from ptcourse.tools.grading.kernel import KEPT_CHARS, CellResult, _keep_stdout
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 SOLUTION = FIXTURES / "solutions" / "99_tiny.ipynb"
@@ -578,3 +577,16 @@ def test_worker_processes_are_cleaned_up(faulted):
     assert len(pids) == 2
     alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert not alive
+
+
+@pytest.mark.parametrize("before", [KEPT_CHARS - 10, KEPT_CHARS, KEPT_CHARS + 10, 3 * KEPT_CHARS])
+@pytest.mark.parametrize("pieces", [1, 3])
+def test_a_success_line_after_long_output_is_found_whole(before, pieces):
+    """However much a cell printed first, and in however many stream messages, its last line is kept whole."""
+    line = "✔ Exercise 1.1 passed: MyLinear matches nn.Linear"
+    text = "x" * before + "\n" + line + "\n"
+    result = CellResult("check-1-1")
+    for i in range(pieces):
+        _keep_stdout(result, text[i * len(text) // pieces:(i + 1) * len(text) // pieces])
+    assert len(result.stdout) <= KEPT_CHARS
+    assert line in result.stdout or line in result.stdout_tail

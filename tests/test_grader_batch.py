@@ -32,10 +32,10 @@ def submissions(root: Path) -> Path:
     put(f"ada/{T98}", solution[T98])
     put(f"bob/Lesson files/{T99}", render(SOLUTIONS[T99]))  # unzipped with its folder
     put(f"bob/__MACOSX/Lesson files/._{T99}", b"\x00\x05\x16\x07 Mac OS X resource fork")
-    put(f"bob/.ipynb_checkpoints/99_tiny-checkpoint.ipynb", solution[T99])  # a checkpoint is not a submission
+    put("bob/.ipynb_checkpoints/99_tiny-checkpoint.ipynb", solution[T99])  # a checkpoint is not a submission
     put(f"cy/{T99}", solution[T98])  # lesson 98 uploaded under lesson 99's name
-    put(f"dee/99_tiny (1).ipynb", solution[T99])  # as a browser renames a second download
-    put(f"dee/notes.ipynb", json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    put("dee/99_tiny (1).ipynb", solution[T99])  # as a browser renames a second download
+    put("dee/notes.ipynb", json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
     put(f"eve/{T99}", solution[T99][:300])  # cut short
     put(f"__MACOSX/ada/._{T99}", b"\x00\x05\x16\x07")
     put("README.txt", "hand-in instructions")

@@ -6,7 +6,6 @@ every tag removed, in a student's (ungraded) kernel: no cell may raise, every ch
 """
 from __future__ import annotations
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 

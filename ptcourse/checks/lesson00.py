@@ -5,8 +5,8 @@ import math
 
 import torch
 
-from ptcourse.checks._core import (FLOAT32, close, describe, digits, exercise, expect, fail, max_diff, near, passed,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (EQUAL, FLOAT32, close, describe, digits, exercise, expect, fail, max_diff, near,
+                                   passed, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
 
 
@@ -24,7 +24,7 @@ def _unchanged(ex: str, name: str, tensor: torch.Tensor, before: torch.Tensor, h
     """The student's function left its input `tensor` as it was (`before` is a clone taken earlier)."""
     if _shape(tensor) != _shape(before):
         got = _("shape {shape}").format(shape=_shape(tensor))
-    elif not torch.equal(tensor.detach(), before):
+    elif not EQUAL(tensor.detach(), before):
         got = _("changed values")
     else:
         return
@@ -92,11 +92,11 @@ def to_channels_first(fn) -> None:
             expect(out.dtype == dtype, ex, _("dtype of {what}").format(what=what), dtype, out.dtype,
                    _("keep the images' dtype: a conversion such as .float() changes it (and copies); ")
                    + _(CHANNELS_HINT))
-            if not torch.equal(out, want):
-                if torch.equal(out, images.reshape(n, c, h, w)):
+            if not EQUAL(out, want):
+                if EQUAL(out, images.reshape(n, c, h, w)):
                     hint = _("reshape and view keep the numbers in memory order and only regroup them, which mixes "
                              "pixels and channels; ") + _(CHANNELS_HINT)
-                elif torch.equal(out, images.permute(0, 3, 2, 1)):
+                elif EQUAL(out, images.permute(0, 3, 2, 1)):
                     hint = _("the height and width are swapped: result[n, c, h, w] must be images[n, h, w, c]; ") \
                            + _(CHANNELS_HINT)
                 else:

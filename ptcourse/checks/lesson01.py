@@ -1,23 +1,18 @@
 """Checks for lesson 01 — nn.Module and nn.Parameter."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from ptcourse.checks._core import (FLOAT32, describe, exercise, expect, fail, integer, max_diff, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (ALLCLOSE, EQUAL, FLOAT32, describe, exercise, expect, fail, integer, max_diff,
+                                   passed, plain, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
-
-# Bound when the checks are imported, before any student code runs: an answer that patches
-# torch.allclose or torch.equal cannot make a comparison of the check succeed.
-_ALLCLOSE, _EQUAL = torch.allclose, torch.equal
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Same shape and dtype, values as close as a float32 computation in another order gets."""
     a, b = plain(a), plain(b)
-    return a.shape == b.shape and a.dtype == b.dtype and _ALLCLOSE(a, b, **FLOAT32)
+    return a.shape == b.shape and a.dtype == b.dtype and ALLCLOSE(a, b, **FLOAT32)
 
 
 def _params(ex: str, module: nn.Module, doing: str, hint: str) -> dict[str, torch.Tensor]:
@@ -192,7 +187,7 @@ def repaired_net(RepairedNet) -> None:
                 optimizer.zero_grad()
                 loss.backward()
             optimizer.step()
-            unchanged = [name for name, p in params.items() if _EQUAL(plain(p), before[name])]
+            unchanged = [name for name, p in params.items() if EQUAL(plain(p), before[name])]
             expect(not unchanged, ex, _("parameters of {call} after one optimizer step").format(call=call),
                    _("all of them change"), _("unchanged: {names}").format(names=unchanged),
                    _("keep requires_grad=True (nn.Parameter's default) and use every parameter in forward"))
@@ -247,13 +242,6 @@ def _count_cases() -> list[tuple[str, nn.Module]]:
     ]
 
 
-def _whole(ex: str, what: str, value, hint: str) -> int:
-    """A returned count as an int: a Python int (a NumPy integer is converted); never a bool, float or tensor."""
-    if isinstance(value, np.integer):
-        value = int(value)
-    return integer(ex, what, value, hint)
-
-
 COUNT_HINT = N_("sum p.numel() over model.parameters(): it lists every parameter once (nested, shared and "
                 "frozen ones too) and no buffers; with trainable_only, keep only those with p.requires_grad")
 
@@ -296,7 +284,7 @@ def count_parameters(count) -> None:
             what = _("{call} for {model}").format(call=call, model=_(description))
             with student_code(ex, _("calling {what}").format(what=what), _(COUNT_HINT)):
                 got = count(model) if keyword is None else count(model, trainable_only=keyword)
-            got = _whole(ex, what, got, _("return the count as a Python int: the sum of p.numel() is one"))
+            got = integer(ex, what, got, _("return the count as a Python int: the sum of p.numel() is one"))
             want = sum(p.numel() for p in _kept(model, bool(keyword)))
             calls.append((what, model, bool(keyword), want, got))
     wrong = [call for call in calls if call[3] != call[4]]

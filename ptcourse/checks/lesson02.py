@@ -3,18 +3,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ptcourse.checks._core import (FLOAT32, describe, digits, exercise, expect, fail, near, number, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (ALLCLOSE, EQUAL, FLOAT32, describe, digits, exercise, expect, fail, near, number,
+                                   passed, plain, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
-
-# Bound when the checks are imported, before any student code runs: an answer that patches
-# torch.allclose or torch.equal cannot make a comparison of the check succeed.
-_ALLCLOSE, _EQUAL = torch.allclose, torch.equal
 
 # 44 samples in batches of 8: five full batches and a last one of 4, so a mean over batches differs
 # from a mean over samples, and a loop that stops early is visible. Everything is float32, as in the lesson.
@@ -54,19 +49,11 @@ def _state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     """Parameters and buffers as close as two float32 computations of the same step in another order get."""
-    return all(_ALLCLOSE(plain(a[k]), plain(b[k]), **FLOAT32) for k in b)
+    return all(ALLCLOSE(plain(a[k]), plain(b[k]), **FLOAT32) for k in b)
 
 
 def _diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> str:
     return _("max |difference| = {diff:.3g}").format(diff=max((a[k] - b[k]).abs().max().item() for k in b))
-
-
-def _number(ex: str, what: str, value, hint: str) -> float:
-    """A returned number as a float: a Python float or int, a NumPy scalar, or a one-element tensor without
-    a graph (the statements say so); anything else, a bool included, fails with `hint`."""
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    return number(ex, what, value, hint, tensor=True)
 
 
 class _Run(NamedTuple):
@@ -119,9 +106,10 @@ def train_one_epoch(train_fn) -> None:
     ex, seed = "2.1", 201
     run = _train_run(train_fn, seed, ex)
     want = _train_run(_train_reference, seed)
-    loss = _number(
+    loss = number(
         ex, _("the value returned by train_one_epoch"), run.result,
         _("return a number: add up loss.item() (a float), not loss (a tensor that keeps every batch's graph alive)"),
+        tensor=True,
     )
     expect(
         run.drawn >= N_SAMPLES, ex,
@@ -138,7 +126,7 @@ def train_one_epoch(train_fn) -> None:
     if not _same(run.state, want.state):
         start_model = _problem(seed)[0]
         start = _state(start_model)
-        if all(_EQUAL(run.state[name], start[name]) for name, _p in start_model.named_parameters()):
+        if all(EQUAL(run.state[name], start[name]) for name, _p in start_model.named_parameters()):
             hint = _("the parameters never changed although step() ran: call loss.backward() before "
                      "optimizer.step(), and do not zero the gradients between the two")
         elif _same(run.state, _train_run(_train_reference, seed, zero_grad=False).state):
@@ -209,9 +197,9 @@ def evaluate(evaluate_fn) -> None:
         _("run the loop inside `with torch.no_grad():` so that no graph is built (less memory, faster)"),
     )
     hint = _("return two numbers: .item() turns a one-element tensor into a Python float")
-    loss = _number(ex, _("the mean loss returned by evaluate"), result[0], hint)
-    accuracy = _number(ex, _("the accuracy returned by evaluate"), result[1], hint)
-    changed = sorted(k for k in start if not _EQUAL(start[k], plain(model.state_dict()[k])))
+    loss = number(ex, _("the mean loss returned by evaluate"), result[0], hint, tensor=True)
+    accuracy = number(ex, _("the accuracy returned by evaluate"), result[1], hint, tensor=True)
+    changed = sorted(k for k in start if not EQUAL(start[k], plain(model.state_dict()[k])))
     expect(
         not changed, ex, _("parameters and buffers after evaluate"), _("unchanged"),
         _("changed: {names}").format(names=changed),
@@ -351,8 +339,8 @@ def accumulated_step(step_fn) -> None:
                         _(STEP_HINT))
             fail(ex, what, _("the parameters after one step on all {n} samples").format(n=n),
                  _diff(run.state, want.state), hint)
-        loss = _number(ex, _("the value returned by accumulated_step"), run.result,
-                       _("return a number: add up the scaled losses' .item()"))
+        loss = number(ex, _("the value returned by accumulated_step"), run.result,
+                       _("return a number: add up the scaled losses' .item()"), tensor=True)
         expect(near(loss, want.result), ex,
                _("the returned loss of the batch of {n}, before the step").format(n=n), digits(want.result),
                digits(loss), _("return the loss of the whole batch before the step: the sum of the scaled "

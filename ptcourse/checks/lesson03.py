@@ -11,13 +11,12 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ptcourse.checks._core import (FLOAT32, describe, digits, exercise, expect, fail, max_diff, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (EQUAL, describe, digits, exercise, expect, fail, max_diff, near, passed,
+                                   plain, private_rng, progress_of, same, student_code)
 from ptcourse.i18n import N_, _
 
 # The references, taken when this module is imported: an answer that patches torch later cannot move them.
-_ALLCLOSE, _EQUAL, _SIGMOID, _BCE_WITH_LOGITS = (torch.allclose, torch.equal, torch.sigmoid,
-                                                   F.binary_cross_entropy_with_logits)
+_SIGMOID, _BCE_WITH_LOGITS = torch.sigmoid, F.binary_cross_entropy_with_logits
 
 DTYPES = (torch.float32, torch.float64)
 EDGE_SHAPES = [(1, 1), (1, 7), (6, 1)]  # (dim, m): one feature, one sample
@@ -39,12 +38,6 @@ def _problem(dim: int, m: int, dtype: torch.dtype):
     x = torch.randn(dim, m, dtype=torch.float64)
     y = torch.randint(0, 2, (1, m)).double()
     return tuple(t.to(dtype) for t in (w, b, x, y))
-
-
-def _same(got: torch.Tensor, want: torch.Tensor) -> bool:
-    """Same shape and equal to a float32 computation's accuracy (NaN never agrees)."""
-    got = plain(got).detach()
-    return got.shape == want.shape and bool(_ALLCLOSE(got.double(), want.double(), **FLOAT32))
 
 
 def _tensor(ex: str, what: str, value, hint: str) -> torch.Tensor:
@@ -76,7 +69,7 @@ def _sequence(ex: str, what: str, value, length: int, expected: str, hint: str) 
 
 def _unchanged(ex: str, what: str, before, after, hint: str) -> None:
     """The inputs the student's code received still hold their values."""
-    same = all(a.shape == b.shape and _EQUAL(plain(a), b) for a, b in zip(after, before))
+    same = all(a.shape == b.shape and EQUAL(plain(a), b) for a, b in zip(after, before))
     expect(same, ex, what, _("unchanged"), _("modified in place"), hint)
 
 
@@ -111,14 +104,14 @@ def lr_forward(forward) -> None:
                 w64, b64, x64 = w.double(), b.double(), x.double()
                 z = w64.T @ x64 + b64
                 want = _SIGMOID(z)
-                if not _same(got, want):
-                    if _same(got, _SIGMOID(w64.T @ x64)):
+                if not same(got, want):
+                    if same(got, _SIGMOID(w64.T @ x64)):
                         hint = _("this is the lecture's forward, which forgets the bias: z = w.T @ x + b")
-                    elif _same(got, z):
+                    elif same(got, z):
                         hint = _("that is z; the probability is σ(z) = 1 / (1 + exp(−z)) (torch.sigmoid)")
-                    elif _same(got, _SIGMOID(-z)):
+                    elif same(got, _SIGMOID(-z)):
                         hint = _("that is σ(−z) = 1 − ŷ: σ(z) = 1 / (1 + exp(−z)), with a minus sign in the exponent")
-                    elif _same(got, _SIGMOID(w64.T @ x64 - b64)):
+                    elif same(got, _SIGMOID(w64.T @ x64 - b64)):
                         hint = _("the sign of b: z = w.T @ x + b")
                     else:
                         hint = _("ŷ = torch.sigmoid(w.T @ x + b)")
@@ -168,15 +161,15 @@ def bce_loss(loss) -> None:
                 what = _("bce_loss on {dtype} ŷ of shape (1, {m}), values in (0.02, 0.98)").format(m=m, dtype=name)
                 got = _call_loss(ex, loss, yhat, y, what)
                 want = _bce64(yhat, y).item()
-                if not _near(got, want):
+                if not near(got, want):
                     per_sample = (-(y.double() * yhat.double().log() + (1 - y.double()) * (-yhat.double()).log1p()))
-                    if _near(got, -want):
+                    if near(got, -want):
                         hint = _("the sign: log ŷ is negative, so the loss is −mean(y log ŷ + (1 − y) log(1 − ŷ))")
-                    elif m > 1 and _near(got, want * m):
+                    elif m > 1 and near(got, want * m):
                         hint = _("that is the sum over samples; the loss is the mean (divide by m)")
-                    elif _near(got, want / math.log(10)) or _near(got, want / math.log(2)):
+                    elif near(got, want / math.log(10)) or near(got, want / math.log(2)):
                         hint = _("use the natural logarithm, torch.log (not log10 or log2)")
-                    elif m > 1 and _near(got, (y.double() * per_sample).mean().item()):
+                    elif m > 1 and near(got, (y.double() * per_sample).mean().item()):
                         hint = _("both terms: (1 − y) · log(1 − ŷ) is the cost of the benign samples")
                     else:
                         hint = _("−mean(y · log ŷ + (1 − y) · log(1 − ŷ)), both terms, over all samples")
@@ -186,7 +179,7 @@ def bce_loss(loss) -> None:
             what = _("bce_loss on {dtype} ŷ = [0.001, 0.999, 0.5, 0.001, 0.999], y = [1, 0, 1, 0, 1]").format(
                 dtype=name)
             got, want = _call_loss(ex, loss, yhat, y, what), _bce64(yhat, y).item()
-            if not _near(got, want):
+            if not near(got, want):
                 fail(ex, what, _("{want} (the formula, in float64)").format(want=digits(want)), digits(got),
                      _(LARGE_EPS_HINT) if math.isfinite(got) else _(NAN_HINT))
             nan_hint = _(FLOAT32_HINT) if dtype == torch.float32 else _(NAN_HINT)
@@ -212,10 +205,6 @@ def bce_loss(loss) -> None:
                    _("a large finite number, between {low} and {high}").format(low=low, high=high), digits(got), hint)
     passed(ex, _("the mean BCE equals the formula for ŷ in [0.001, 0.999], is finite at ŷ = 0 and ŷ = 1, and leaves "
                  "yhat unchanged, in float32 and float64"))
-
-
-def _near(got: float, want: float) -> bool:
-    return abs(got - want) <= FLOAT32["atol"] + FLOAT32["rtol"] * abs(want)
 
 
 # --- Exercise 3.3 -----------------------------------------------------------------------------------
@@ -247,10 +236,10 @@ def lr_backward(backward) -> None:
                              _("db is a tensor: (yhat − y).sum() / m"))
                 expect(tuple(dw.shape) == (dim, 1), ex, _("the shape of dw in {what}").format(what=what), (dim, 1),
                        tuple(dw.shape), _("dw has w's shape: x @ (ŷ − y).T is (dim, m) @ (m, 1) = (dim, 1)"))
-                if not _same(dw, want_dw):
-                    if _same(dw, -want_dw):
+                if not same(dw, want_dw):
+                    if same(dw, -want_dw):
                         hint = _("the sign: the gradient uses ŷ − y, not y − ŷ")
-                    elif (m > 1 and _same(dw, m * want_dw)) or (m != dim and _same(dw, want_dw * m / dim)):
+                    elif (m > 1 and same(dw, m * want_dw)) or (m != dim and same(dw, want_dw * m / dim)):
                         hint = _("divide by m = x.shape[1], the number of samples (the loss is a mean); x.shape[0] "
                                  "is the number of features")
                     else:
@@ -261,10 +250,10 @@ def lr_backward(backward) -> None:
                        _("() — a 0-dim tensor, like b"), tuple(db.shape),
                        _("db = (ŷ − y).sum() / m is 0-dim, like b; a db of shape {shape} would change b's shape "
                          "in b − lr · db").format(shape=tuple(db.shape)))
-                if not _same(db, want_db):
-                    if m > 1 and _same(db, m * want_db):
+                if not same(db, want_db):
+                    if m > 1 and same(db, m * want_db):
                         hint = _("divide by m: db is the mean of ŷ − y, not its sum")
-                    elif _same(db, -want_db):
+                    elif same(db, -want_db):
                         hint = _("the sign: the gradient uses ŷ − y, not y − ŷ")
                     else:
                         hint = _("db = (ŷ − y).sum() / m, the mean of ŷ − y")
@@ -304,17 +293,17 @@ def lr_optimize(optimize) -> None:
                        _("w {w} and b {b}").format(w=(dim, 1), b=tuple(b.shape)),
                        _("w {w} and b {b}").format(w=tuple(new_w.shape), b=tuple(new_b.shape)),
                        _("update each parameter with its own gradient: w with dw, b with db"))
-                if _same(new_w, want_w) and _same(new_b, want_b):
+                if same(new_w, want_w) and same(new_b, want_b):
                     cases += 1
                     continue
-                if _same(new_w, w64 - lr * dw.double() - lr * db.double()) and _same(new_b, b64):
+                if same(new_w, w64 - lr * dw.double() - lr * db.double()) and same(new_b, b64):
                     hint = _("this is the lecture's optimize: its second line subtracts lr * db from w; it must "
                              "update b (b − lr * db), and w only once")
-                elif _same(new_w, want_w) and _same(new_b, b64):
+                elif same(new_w, want_w) and same(new_b, b64):
                     hint = _("b did not move: b − lr * grads['db']")
-                elif _same(new_w, w64 + lr * dw.double()) or _same(new_b, b64 + lr * db.double()):
+                elif same(new_w, w64 + lr * dw.double()) or same(new_b, b64 + lr * db.double()):
                     hint = _("gradient descent subtracts: w − lr * dw")
-                elif _same(new_w, w64 - dw.double()) or _same(new_b, b64 - db.double()):
+                elif same(new_w, w64 - dw.double()) or same(new_b, b64 - db.double()):
                     hint = _("scale the gradient by the learning rate: w − lr * grads['dw']")
                 else:
                     hint = _("w − lr * grads['dw'] and b − lr * grads['db']")
@@ -374,7 +363,7 @@ def lr_step(step) -> None:
                        _("w {w} and b {b}").format(w=tuple(w.shape), b=tuple(b.shape)),
                        _("w {w} and b {b}").format(w=tuple(new_w.shape), b=tuple(new_b.shape)),
                        _("lr_optimize returns w (dim, 1) and b, 0-dim"))
-                if not (_same(new_w, want_w) and _same(new_b, want_b)):
+                if not (same(new_w, want_w) and same(new_b, want_b)):
                     hints = {
                         (False, True): _("your forward drops + b, as one version of the lecture's forward does: "
                                          "ŷ = σ(wᵀx + b)"),
@@ -386,7 +375,7 @@ def lr_step(step) -> None:
                     hint = _("forward, loss, backward and optimize, once each, in that order, from the same w and b")
                     for (forward_bias, update_b), text in hints.items():
                         lecture_w, lecture_b = _lecture_step(w, b, x, y, lr, forward_bias, update_b)
-                        if _same(new_w, lecture_w) and _same(new_b, lecture_b):
+                        if same(new_w, lecture_w) and same(new_b, lecture_b):
                             hint = text
                             break
                     fail(ex, what, _("the step autograd and SGD take"),
@@ -396,7 +385,7 @@ def lr_step(step) -> None:
                          hint)
                 loss = _one_number(ex, _("the loss returned by {what}").format(what=what), loss,
                                    _("return the loss as bce_loss gives it"), python_float=True)
-                expect(_near(loss, want_loss), ex, _("the loss returned by {what}").format(what=what),
+                expect(near(loss, want_loss), ex, _("the loss returned by {what}").format(what=what),
                        _("{want} (the mean BCE before the step)").format(want=digits(want_loss)), digits(loss),
                        _("compute the loss on the forward pass you use for the gradients, before optimizing"))
                 cases += 1

@@ -22,19 +22,9 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torch.utils.data._utils import worker as _worker
 
-from ptcourse.checks._core import (FLOAT32, describe, exercise, expect, fail, max_diff, passed, plain, private_rng,
-                                   progress_of, strings, student_code)
+from ptcourse.checks._core import (EQUAL, describe, exercise, expect, fail, max_diff, passed, plain, private_rng,
+                                   progress_of, same, strings, student_code)
 from ptcourse.i18n import N_, _
-
-# Taken when this module is imported: an answer that patches torch later cannot change the comparisons.
-_ALLCLOSE, _EQUAL = torch.allclose, torch.equal
-
-
-def _same(got: torch.Tensor, want: torch.Tensor) -> bool:
-    """Same shape and equal to a float32 computation's accuracy (NaN never agrees)."""
-    got = plain(got).detach()
-    return got.shape == want.shape and bool(_ALLCLOSE(got.double(), want.double(), **FLOAT32))
-
 
 def _shape_and_dtype(value) -> str:
     if isinstance(value, torch.Tensor):
@@ -134,10 +124,10 @@ def _normalised(raw: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> tor
 def _features_hint(got: torch.Tensor, raw: torch.Tensor) -> str:
     """The likely mistake behind features that are not `(raw - mean) / std(0)` of these rows."""
     mean = raw.mean(0)
-    if _same(got, _normalised(raw, mean, raw.std(0, correction=0))):
+    if same(got, _normalised(raw, mean, raw.std(0, correction=0))):
         return _("use .std(0), which divides by n − 1 (torch's default); numpy's .std() and .std(0, correction=0) "
                  "divide by n")
-    if _same(got, raw):
+    if same(got, raw):
         return _("normalise the features: (features - mean) / std")
     return _("compute mean(0) and std(0) of the feature columns and apply (features - mean) / std")
 
@@ -161,14 +151,14 @@ def csv_dataset(CsvDataset) -> None:
         expect(x.shape[1] == d, ex,
                _("the number of features (the CSV has {c} columns, one of them the target)").format(c=d + 1), d,
                x.shape[1], _("drop the target column from the features; it is not always the last column"))
-        expect(_EQUAL(y, labels), ex, _("the labels (the target column, in file order)"), labels.tolist(), y.tolist(),
+        expect(EQUAL(y, labels), ex, _("the labels (the target column, in file order)"), labels.tolist(), y.tolist(),
                _("take the labels from the column named `target`: header.index(target)"))
         want = _normalised(raw, raw.mean(0), raw.std(0))
-        expect(_same(x, want), ex, _("the features with stats=None"),
+        expect(same(x, want), ex, _("the features with stats=None"),
                _("each column normalised with its own mean and std(0): (x - mean) / std"), max_diff(x, want),
                _features_hint(x, raw))
         mean, std = _stats(ex, full, _("dataset.stats"), d)
-        expect(_same(mean, raw.mean(0)) and _same(std, raw.std(0)), ex, _("dataset.stats"),
+        expect(same(mean, raw.mean(0)) and same(std, raw.std(0)), ex, _("dataset.stats"),
                _("the mean and std(0) of the feature columns"),
                _("mean {mean}, std {std}").format(mean=[round(v, 3) for v in mean.tolist()],
                                                   std=[round(v, 3) for v in std.tolist()]),
@@ -178,7 +168,7 @@ def csv_dataset(CsvDataset) -> None:
         with student_code(ex, call, _("let csv.reader split the lines: the last line of a file may lack its newline")):
             last = CsvDataset(unterminated, CSV_TARGET)
         x, y = _items(ex, last, _("the dataset over a file without a final newline"))
-        expect(len(y) == n and _EQUAL(y, labels) and _same(x, want), ex, call,
+        expect(len(y) == n and EQUAL(y, labels) and same(x, want), ex, call,
                _("the same {n} rows as with a final newline").format(n=n),
                _("{rows} rows, last row {row}").format(rows=len(y), row=[round(v, 3) for v in x[-1].tolist()] if len(y)
                                                       else None),
@@ -193,20 +183,20 @@ def csv_dataset(CsvDataset) -> None:
         expect(len(y) == len(train_rows), ex,
                _("len() with rows = a list of {k} row numbers").format(k=len(train_rows)), len(train_rows), len(y),
                _("keep only the rows listed in `rows`"))
-        expect(_EQUAL(y, labels[train_rows]), ex, _("the labels with rows=train_rows (in the order given)"),
+        expect(EQUAL(y, labels[train_rows]), ex, _("the labels with rows=train_rows (in the order given)"),
                labels[train_rows].tolist(), y.tolist(), _("index the table with rows as given (do not sort them)"))
         train_raw = raw[train_rows]
         mean, std = _stats(ex, train, _("train.stats"), d)
-        expect(_same(mean, train_raw.mean(0)) and _same(std, train_raw.std(0)), ex,
+        expect(same(mean, train_raw.mean(0)) and same(std, train_raw.std(0)), ex,
                _("train.stats: the mean and std(0) of the training rows only"),
                _("mean {mean}").format(mean=[round(v, 3) for v in train_raw.mean(0).tolist()]),
                _("mean {mean}").format(mean=[round(v, 3) for v in mean.tolist()]),
                _features_hint(_normalised(train_raw, mean, std), train_raw)
-               if _same(mean, train_raw.mean(0)) else
+               if same(mean, train_raw.mean(0)) else
                _("select the rows first, then compute the statistics: statistics of the whole file leak the test "
                  "rows into training"))
         want = _normalised(train_raw, train_raw.mean(0), train_raw.std(0))
-        expect(_same(x, want), ex, _("the training features"), _("the training rows normalised with their own statistics"),
+        expect(same(x, want), ex, _("the training features"), _("the training rows normalised with their own statistics"),
                max_diff(x, want), _("normalise with self.stats, after selecting the rows"))
 
         given = (mean.clone(), std.clone())
@@ -218,14 +208,14 @@ def csv_dataset(CsvDataset) -> None:
             expect(n_got == len(rows), ex, _("len() of {call}").format(call=call), len(rows), n_got,
                    _("keep only the rows listed in `rows`"))
             x, y = _items(ex, test, _("test"))
-            expect(_EQUAL(y, labels[rows]), ex, _("the labels of {call}").format(call=call), labels[rows].tolist(),
+            expect(EQUAL(y, labels[rows]), ex, _("the labels of {call}").format(call=call), labels[rows].tolist(),
                    y.tolist(), _("index the table with rows as given"))
             want = _normalised(raw[rows], *given)
-            expect(_same(x, want), ex, _("the features of {call}").format(call=call),
+            expect(same(x, want), ex, _("the features of {call}").format(call=call),
                    _("the rows normalised with the TRAINING mean and std"), max_diff(x, want),
                    _("when stats is given, normalise with it: the test split must not use its own statistics"))
             got_mean, got_std = _stats(ex, test, _("test.stats"), d)
-            expect(_same(got_mean, given[0]) and _same(got_std, given[1]), ex,
+            expect(same(got_mean, given[0]) and same(got_std, given[1]), ex,
                    _("test.stats when stats=train.stats was given"), _("train.stats"),
                    _("mean {mean}").format(mean=[round(v, 3) for v in got_mean.tolist()]),
                    _("self.stats is the stats given, when given"))
@@ -349,7 +339,7 @@ def image_folder(ImageFolderDataset) -> None:
                    _shape_and_dtype(image),
                    _("np.array(Image.open(path)) has shape (height, width); add the channel dimension with "
                      "unsqueeze(0) and convert with .float() / 255"))
-            expect(_same(image, want), ex, _("the pixels of dataset[{index}] ({where})").format(index=index, where=where),
+            expect(same(image, want), ex, _("the pixels of dataset[{index}] ({where})").format(index=index, where=where),
                    _("the file's pixels / 255, in [0, 1]"), max_diff(image, want),
                    _("samples are ordered by class, then by file name (sort both); scale by 1/255"))
             expect(type(got_label) is int and got_label == label, ex,
@@ -373,12 +363,12 @@ def image_folder(ImageFolderDataset) -> None:
         expect(type(item) in (tuple, list) and len(item) == 2, ex, _("dataset[{index}] with a transform").format(
             index=index), _("a pair (image, label)"), describe(item), _("return image, label"))
         want = _as_image(expected[index][2])
-        ok = len(calls) == 1 and isinstance(calls[0], torch.Tensor) and _same(calls[0], want)
+        ok = len(calls) == 1 and isinstance(calls[0], torch.Tensor) and same(calls[0], want)
         expect(ok, ex, _("what the transform receives"), _("the decoded float32 image tensor, once per __getitem__"),
                _("{n} call(s)").format(n=len(calls)) + (_(" with {what}").format(what=_shape_and_dtype(calls[0]))
                                                         if calls else ""),
                _("call self.transform(image) on the tensor, after decoding, when a transform was given"))
-        expect(isinstance(item[0], torch.Tensor) and _same(item[0], want * 2 - 1), ex,
+        expect(isinstance(item[0], torch.Tensor) and same(item[0], want * 2 - 1), ex,
                _("the image returned with a transform"), _("the transform's output"), _shape_and_dtype(item[0]),
                _("return what the transform returned"))
 
@@ -388,7 +378,7 @@ def image_folder(ImageFolderDataset) -> None:
         fresh = _png(path, generator)  # the file changes after __init__: a lazy dataset sees the new pixels
         with student_code(ex, _("dataset[0] after its file changed"), _("decode the file in __getitem__")):
             image = lazy[0][0]
-        expect(isinstance(image, torch.Tensor) and _same(image, _as_image(fresh)), ex,
+        expect(isinstance(image, torch.Tensor) and same(image, _as_image(fresh)), ex,
                _("dataset[0] after its file was rewritten (following __init__)"),
                _("the file's new pixels (decoded when asked for)"), _("the pixels the file had during __init__"),
                _("do not decode images in __init__: keep only the paths there, and open the file in __getitem__"))

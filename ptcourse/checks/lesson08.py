@@ -11,26 +11,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ptcourse.checks._core import (FLOAT32, describe, exercise, expect, fail, integer, max_diff, passed, plain,
-                                   private_rng, progress_of, student_code)
+from ptcourse.checks._core import (FLOAT32, close, describe, exercise, expect, fail, identical, integer, max_diff,
+                                   passed, plain, private_rng, progress_of, student_code)
 from ptcourse.i18n import N_, _
 from ptcourse.lessons import digits
 
 
-# Bound when the checks are imported: an answer that replaces torch.equal or torch.allclose afterwards
-# (from inside a function the check calls) cannot make a comparison say yes.
-_equal, _allclose = torch.equal, torch.allclose
-
-
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Bit-for-bit equal, compared as plain tensors."""
-    return _equal(plain(a), plain(b))
-
-
-def close(a: torch.Tensor, b: torch.Tensor, rtol: float = FLOAT32["rtol"], atol: float = FLOAT32["atol"]) -> bool:
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Same shape and values within float32 tolerances, compared as plain tensors."""
-    a, b = plain(a), plain(b)
-    return a.shape == b.shape and _allclose(a.to(b.dtype), b, rtol=rtol, atol=atol)
+    return close(a, b, **FLOAT32)
 
 
 def _tensor(ex: str, what: str, value, hint: str) -> torch.Tensor:
@@ -109,16 +98,16 @@ def make_mlp(make) -> None:
                    _("nn.Flatten() keeps the batch dimension (it flattens from dimension 1); torch.flatten(x) and "
                      "x.view(-1) flatten the whole batch into one row"))
             out = out.detach()
-            if close(out, want):
+            if _close(out, want):
                 continue
-            if close(out, torch.relu(want)):
+            if _close(out, torch.relu(want)):
                 hint = _("no ReLU after the last Linear: the model returns logits, and logits can be negative")
-            elif close(out, torch.softmax(want, dim=1)) or close(out, F.log_softmax(want, dim=1)):
+            elif _close(out, torch.softmax(want, dim=1)) or _close(out, F.log_softmax(want, dim=1)):
                 hint = _("no Softmax at the end: the model returns logits, and nn.CrossEntropyLoss applies "
                          "log-softmax itself (section 8.3)")
-            elif close(out, _mlp_outputs(x, reference, lambda h: h).detach()):
+            elif _close(out, _mlp_outputs(x, reference, lambda h: h).detach()):
                 hint = _("put an nn.ReLU() between two Linear layers: without it, the layers make one linear map")
-            elif any(close(out, _mlp_outputs(x, reference, f).detach()) for f in (torch.sigmoid, torch.tanh)):
+            elif any(_close(out, _mlp_outputs(x, reference, f).detach()) for f in (torch.sigmoid, torch.tanh)):
                 hint = _("the activation between the layers is nn.ReLU()")
             else:
                 hint = _(MLP_HINT)
@@ -162,7 +151,7 @@ def confusion_matrix(matrix_fn) -> None:
                 matrix = matrix_fn(predictions, targets, classes)
             what = _("the confusion matrix of {inputs}").format(inputs=described)
             matrix = _tensor(ex, what, matrix, _("return a tensor: ") + _(MATRIX_HINT))
-            expect(_same(predictions, kept[0]) and _same(targets, kept[1]), ex,
+            expect(identical(predictions, kept[0]) and identical(targets, kept[1]), ex,
                    _("predictions and targets after the call"), _("unchanged"), _("changed"),
                    _("compute new tensors (targets * num_classes + predictions); in-place methods such as mul_() "
                      "change the caller's tensors"))
@@ -174,11 +163,11 @@ def confusion_matrix(matrix_fn) -> None:
             expect(matrix.dtype == torch.int64, ex, _("the dtype of {what}").format(what=what), torch.int64,
                    matrix.dtype, _("counts are integers: build the matrix as int64 (torch.zeros(..., dtype=torch.long) "
                                    "or bincount), not as fractions or floats"))
-            if _same(matrix, want):
+            if identical(matrix, want):
                 continue
-            if _same(matrix, want.T):
+            if identical(matrix, want.T):
                 hint = _("rows are the true classes and columns the predictions: matrix[target, prediction]")
-            elif _same(matrix, torch.diag(want.diag())):
+            elif identical(matrix, torch.diag(want.diag())):
                 hint = _("count every sample, the mistakes too: they are the entries off the diagonal")
             elif int(matrix.sum()) != n:
                 hint = _("every sample adds exactly 1, so the entries add up to the number of samples; ") + _(MATRIX_HINT)
@@ -225,12 +214,12 @@ def _snapshot(model, optimizer, loader) -> dict:
 
 
 def _same_model(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
 
 
 def _same_optimizer_state(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(
-        a[k].keys() == b[k].keys() and all(_same(torch.as_tensor(a[k][n]), torch.as_tensor(b[k][n])) for n in a[k])
+        a[k].keys() == b[k].keys() and all(identical(torch.as_tensor(a[k][n]), torch.as_tensor(b[k][n])) for n in a[k])
         for k in a)
 
 
@@ -243,11 +232,11 @@ def _restored(ex: str, saved: dict, model, optimizer, loader, epoch, want_epoch:
            what.format(call=call, part=_("the optimizer's state")), _("Adam's running averages at the time of saving"),
            _("different"), _("optimizer.load_state_dict(checkpoint[...]): Adam's running averages and step counts are "
                              "part of the training, and a fresh optimizer starts them at zero"))
-    expect(_same(saved["generator"], loader.generator.get_state()), ex,
+    expect(identical(saved["generator"], loader.generator.get_state()), ex,
            what.format(call=call, part=_("the state of the loader's generator")), _("its state at the time of saving"),
            _("different"), _("generator.set_state(checkpoint[...]), with the state from generator.get_state(): it decides "
                              "the order of the next epochs (seeding it again would repeat the first epochs' order)"))
-    expect(_same(saved["torch_rng"], torch.get_rng_state()), ex,
+    expect(identical(saved["torch_rng"], torch.get_rng_state()), ex,
            what.format(call=call, part=_("torch's global random state")), _("its state at the time of saving"),
            _("different"), _("torch.set_rng_state(checkpoint[...]), with the state from torch.get_rng_state(): dropout "
                              "(and lesson 07's noise) draw from torch's global generator"))
@@ -279,7 +268,7 @@ def resume(save_checkpoint, load_checkpoint) -> None:
             now = _snapshot(model, optimizer, loader)
             expect(all(_same_model(saved[epoch][k], now[k]) if k == "model" else
                        _same_optimizer_state(saved[epoch][k], now[k]) if k == "optimizer" else
-                       _same(saved[epoch][k], now[k]) for k in now), ex,
+                       identical(saved[epoch][k], now[k]) for k in now), ex,
                    _("the model, optimizer and random states after save_checkpoint"), _("unchanged"), _("changed"),
                    _("saving only reads: get_state() and state_dict() copy nothing back, and nothing is seeded"))
             expect(Path(path).is_file() and Path(path).stat().st_size > 0, ex,
@@ -305,7 +294,7 @@ def resume(save_checkpoint, load_checkpoint) -> None:
             _restored(ex, saved[epoch], model, optimizer, loader, done, epoch, call)
         _train(model, optimizer, loader, RESUME_EPOCHS - 2)
         got = model.state_dict()
-        expect(all(close(got[k], uninterrupted[k]) for k in got), ex,
+        expect(all(_close(got[k], uninterrupted[k]) for k in got), ex,
                _("the weights after resuming from epoch 2 and training to epoch {total}").format(total=RESUME_EPOCHS),
                _("those of the uninterrupted run"),
                _("max |difference| = {diff:.3g}").format(

@@ -103,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.release} holds no released notebooks (NN_topic.ipynb)")
     if args.roster and not args.roster.is_file():
         parser.error(f"{args.roster} is not a file")
-    if args.release.resolve() == NOTEBOOKS.resolve() and stale():
-        print("warning: notebooks/ differs from what python -m ptcourse.tools.build writes; grading against it anyway",
-              file=sys.stderr)
+    # The release and its editions (a Korean submission is graded against ko/notebooks/); not the READMEs.
+    if args.release.resolve() == NOTEBOOKS.resolve() and (problems := stale(readme=None)):
+        print("warning: the released notebooks differ from what python -m ptcourse.tools.build writes; grading "
+              "against them anyway:\n  " + "\n  ".join(problems), file=sys.stderr)
     options = Options(
         Limits(args.cell_timeout, args.notebook_timeout, int(args.memory_limit * 2**30), int(args.output_limit * 2**20)),
         gpu=args.gpu,

@@ -1,7 +1,8 @@
 """One-off: copy the real data sets that ship inside scikit-learn and matplotlib into data/.
 
 The course never imports scikit-learn at run time; this script documents where each file came from
-(see data/README.md) and can rebuild them: `pip install scikit-learn==1.9.1 matplotlib && python tools/seed_data.py`.
+(see data/README.md) and can rebuild them, from a clone:
+`pip install scikit-learn==1.9.1 matplotlib && python -m ptcourse.tools.seed_data`.
 """
 import csv
 import shutil
@@ -12,7 +13,9 @@ import numpy as np
 from PIL import Image
 from sklearn import datasets
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+from ptcourse.tools.repo import REPO
+
+DATA = REPO / "data"  # the clone's data/, which the wheel ships as ptcourse/data
 
 
 def write_table(name, frame_x, target, feature_names, target_column):

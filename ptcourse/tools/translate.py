@@ -29,11 +29,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ptcourse import i18n
 from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
 
-EDITIONS = ("ko",)
+EDITIONS = tuple(language for language in i18n.LANGUAGES if language != "en")  # the languages a check speaks
 TRANSLATIONS = REPO / "translations"
-LOCALE = REPO / "ptcourse" / "locale"  # compiled catalogs, shipped in the package
+LOCALE = i18n.LOCALE  # compiled catalogs, shipped in the package
 HEADER = re.compile(r"^<!-- cell (?P<id>\S+) · en (?P<fingerprint>[0-9a-f]{12}) -->$")
 TODO = "TODO: translate"
 # Catalog headers carry dates; fixed ones keep the .po and .mo files byte-for-byte reproducible.
@@ -209,7 +210,7 @@ def messages_folder(language: str) -> Path:
 
 
 def compiled_path(language: str) -> Path:
-    return LOCALE / language / "LC_MESSAGES" / "ptcourse.mo"
+    return LOCALE / language / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
 
 
 def source_of(location: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ptcourse.tools.grading.discover import Discovery, discover, edition_of
+from ptcourse.tools.grading.discover import discover, edition_of
 from ptcourse.tools.grading.integrity import Change, Files, import_folders
 from ptcourse.tools.grading.notebook import (ERROR, MISSING, TAMPERED, TIMEOUT, WRONG_NOTEBOOK, NotebookReport, Options,
                                              same_rows)
@@ -336,7 +336,7 @@ def run_jobs(jobs: list[Job], workers: int, guarded: Guarded, book: Gradebook, l
         if changed:
             book.changed_files += [_changed(c, f"{job.student}/{job.release.name}", log) for c in restored]
             report = tampered_files(job.release, job.student, changed)
-            report.source, report.notes = job.source, outcome.report.notes
+            report.source, report.language, report.notes = job.source, job.language, outcome.report.notes
             for flag in outcome.report.flags:
                 report.flag(flag)
         else:

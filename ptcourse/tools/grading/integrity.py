@@ -166,9 +166,7 @@ class Files:
                     target = target_root / path.relative_to(folder) if path != folder else target_root
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(data)
-        for path in _tree(destination):
-            if not path.is_symlink():
-                stats[path] = (_stat(path), path.read_bytes())
+                    stats[target] = (_stat(target), data)
         return Copy(destination, stats)
 
 

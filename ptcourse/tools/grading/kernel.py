@@ -46,7 +46,7 @@ class CellResult:
     evalue: str = ""
     traceback: str = ""
     stdout: str = ""  # the start of what the cell printed
-    stdout_tail: str = ""  # and its end, when it printed more than KEPT_CHARS (a check's success line comes last)
+    stdout_tail: str = ""  # and the last TAIL_CHARS of all it printed (a check's success line comes last)
     result: str = ""  # text/plain of the cell's value (execute_result)
     seconds: float = 0.0
     reason: str = ""  # for timeout / died / output limit: what happened, in words
@@ -57,10 +57,9 @@ def _keep(text: str, more: str) -> str:
 
 
 def _keep_stdout(result: "CellResult", more: str) -> None:
-    room = max(0, KEPT_CHARS - len(result.stdout))
-    result.stdout += more[:room]
-    if len(more) > room:
-        result.stdout_tail = (result.stdout_tail + more[room:])[-TAIL_CHARS:]
+    # The tail always holds the end of everything printed, so a line that straddles KEPT_CHARS is whole in it.
+    result.stdout = _keep(result.stdout, more)
+    result.stdout_tail = (result.stdout_tail + more)[-TAIL_CHARS:]
 
 
 def size(n: float) -> str:
