@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ptcourse.tools.conventions import GPU, deterministic_env
+from ptcourse.tools.conventions import GPU, deterministic_env, tags
 
 # Kernels inherit this process's environment: one thread each, as when the solutions were executed.
 deterministic_env()
@@ -33,7 +33,7 @@ def cuda_available() -> bool:
 
 def cell_tags(item) -> list[str]:
     cell = getattr(item, "cell", None)  # nbval's IPyNbCell items carry their notebook cell
-    return list(cell.metadata.get("tags", [])) if cell is not None else []
+    return tags(cell) if cell is not None else []
 
 
 HEAVY_REASON = "a heavy suite: run it with --heavy (CI always does)"

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from ptcourse.checks import mode
-from ptcourse.tools.conventions import CHECK, tags
+from ptcourse.tools.conventions import CHECK, DETERMINISTIC_ENV, tags
 from ptcourse.tools.repo import REPO, SOLUTIONS, lessons
 
 pytestmark = pytest.mark.heavy
@@ -64,7 +64,7 @@ def floor_python() -> Path:
 def floor_env() -> dict[str, str]:
     """The course package from this clone, graded kernels, one thread: as the suite runs the solutions."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.update(DETERMINISTIC_ENV, PYTHONPATH=str(REPO))
     env[mode.GRADED_ENV] = "1"
     return env
 
