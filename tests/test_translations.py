@@ -31,9 +31,6 @@ def test_every_message_has_a_translation_and_the_catalog_is_compiled(language):
 
 @pytest.mark.parametrize("language", translate.EDITIONS)
 def test_choosing_the_language_changes_what_the_checks_print(language):
-    try:
-        i18n.set_language(language)
+    with i18n.speaking(language):
         assert i18n._(PASSED) != PASSED and i18n._(NOT_DONE) != NOT_DONE
-    finally:
-        i18n.set_language("en")
     assert i18n._(PASSED) == PASSED
