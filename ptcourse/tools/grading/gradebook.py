@@ -79,17 +79,17 @@ def write_wide(book: Gradebook, path: Path) -> None:
 def read_roster(path: Path) -> list[dict[str, str]]:
     """The rows of a gradebook exported from Canvas (its identity columns are what an import matches)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        return [row for row in csv.DictReader(f) if (row.get("Student") or "").strip() not in ("", POINTS_POSSIBLE)
-                and "Points Possible" not in (row.get("Student") or "")]
+        return [row for row in csv.DictReader(f)
+                if (student := (row.get("Student") or "").strip()) and POINTS_POSSIBLE not in student]
 
 
-def canvas_identity(student: str, roster: list[dict[str, str]]) -> list[str]:
-    """The five columns Canvas matches a row by: from the roster row whose login, SIS or Canvas id, or name
-    is the student's folder name; without one, the folder name as the SIS Login ID."""
+def canvas_identity(student: str, roster: list[dict[str, str]]) -> list[str] | None:
+    """The five columns Canvas matches a row by, from the roster row whose login, SIS or Canvas id, or name
+    is the student's folder name (None when no row is)."""
     for row in roster:
         if student in ((row.get(column) or "").strip() for column in ("SIS Login ID", "SIS User ID", "ID", "Student")):
             return [row.get(column, "") or "" for column in CANVAS_IDENTITY]
-    return [student, "", "", student, ""]
+    return None
 
 
 def write_canvas(book: Gradebook, path: Path, roster: list[dict[str, str]] | None = None) -> list[str]:
@@ -104,8 +104,10 @@ def write_canvas(book: Gradebook, path: Path, roster: list[dict[str, str]] | Non
                          f"{sum(most for *_, most in columns):g}"])
         for student, points in table.items():
             identity = canvas_identity(student, roster or [])
-            if roster and identity == [student, "", "", student, ""]:
-                unknown.append(student)
+            if identity is None:  # not in the roster (or no roster): the folder name as name and SIS Login ID
+                identity = [student, "", "", student, ""]
+                if roster:
+                    unknown.append(student)
             values = [points.get((n, e), 0) for n, e, _, _ in columns]
             writer.writerow([*identity, *(f"{v:g}" for v in values), f"{sum(values):g}"])
     return unknown
