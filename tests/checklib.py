@@ -12,6 +12,7 @@
     answers.gaming("1.3", "returns an object equal to anything", lambda model, trainable_only=False: Anything())
 
     test_answer = answers.test()                        # one pytest case per answer
+    test_a_stub_is_reported_as_not_done = answers.stub_test(lesson01.my_linear, ...)
 
 A mistake or a gaming answer must make its check raise `CheckFailed` (whose message matches `match`,
 when given: name the hint the student should get); a correct answer must pass. Checks run graded here
@@ -31,6 +32,11 @@ from ptcourse.checks._core import CheckFailed
 
 KINDS = ("mistake", "correct", "gaming")
 MINIMUM = {"mistake": 5, "correct": 3, "gaming": 1}
+
+def stub(*args, **kwargs):
+    """What a student notebook's exercise cell holds before it is answered."""
+    raise NotImplementedError("Exercise N.M is not done yet")
+
 
 @dataclass
 class Answer:
@@ -77,6 +83,16 @@ class Answers:
         for answer in self.items:
             table.setdefault(answer.exercise, dict.fromkeys(KINDS, 0))[answer.kind] += 1
         return table
+
+    def stub_test(self, *runs: Callable) -> Callable:
+        """A pytest test: each of `runs` (a check, or a call of one) reports a stub as not done."""
+
+        @pytest.mark.parametrize("run", runs)
+        def test_a_stub_is_reported_as_not_done(run):
+            with pytest.raises(NotImplementedError):
+                run(stub)
+
+        return test_a_stub_is_reported_as_not_done
 
     def test(self) -> Callable:
         """A pytest test function with one case per registered answer."""

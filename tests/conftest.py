@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,21 @@ def cuda_available() -> bool:
 def cell_tags(item) -> list[str]:
     cell = getattr(item, "cell", None)  # nbval's IPyNbCell items carry their notebook cell
     return tags(cell) if cell is not None else []
+
+
+# What gaming answers in tests/test_checks_*.py replace; put back after every test.
+PATCHED_BY_GAMING_ANSWERS = [("torch", "allclose"), ("torch", "equal"), ("torch", "sigmoid"),
+                             ("torch.nn.functional", "binary_cross_entropy"),
+                             ("torch.nn.functional", "binary_cross_entropy_with_logits")]
+
+
+@pytest.fixture(autouse=True)
+def restore_what_gaming_answers_patch():
+    loaded = [(sys.modules[owner], name) for owner, name in PATCHED_BY_GAMING_ANSWERS if owner in sys.modules]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in loaded]
+    yield
+    for owner, name, value in saved:
+        setattr(owner, name, value)
 
 
 HEAVY_REASON = "a heavy suite: run it with --heavy (CI always does)"

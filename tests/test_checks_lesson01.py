@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,22 +22,7 @@ class Anything:
     __hash__ = object.__hash__
 
 
-@pytest.fixture(autouse=True)
-def _restore_torch():
-    """A gaming answer patches torch; put it back for the next test."""
-    saved = torch.allclose, torch.equal
-    yield
-    torch.allclose, torch.equal = saved
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise 1.N is not done yet")
-
-
-@pytest.mark.parametrize("run", [check.my_linear, check.repaired_net, check.count_parameters])
-def test_a_stub_is_reported_as_not_done(run):
-    with pytest.raises(NotImplementedError):
-        run(stub)
+test_a_stub_is_reported_as_not_done = answers.stub_test(check.my_linear, check.repaired_net, check.count_parameters)
 
 
 def test_checks_leave_the_global_random_stream_alone():

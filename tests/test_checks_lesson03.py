@@ -2,7 +2,6 @@
 accept correct answers written differently (float32, other APIs, other orders), and cannot be gamed."""
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,19 +11,6 @@ from ptcourse.checks import lesson03 as check
 
 answers = Answers(check)
 test_answer = answers.test()
-
-PATCHABLE = [(torch, "allclose"), (torch, "equal"), (torch, "sigmoid"), (F, "binary_cross_entropy"),
-             (F, "binary_cross_entropy_with_logits")]
-
-
-@pytest.fixture(autouse=True)
-def restore_torch():
-    """Gaming answers patch torch; undo it after every test."""
-    saved = [(owner, name, getattr(owner, name)) for owner, name in PATCHABLE]
-    yield
-    for owner, name, value in saved:
-        setattr(owner, name, value)
-
 
 class Anything:
     """Equal to everything, with any shape it is asked for."""
@@ -54,15 +40,7 @@ def always_close(*args, **kwargs):
     return True
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise 3.N is not done yet")
-
-
-@pytest.mark.parametrize("run", [check.lr_forward, check.bce_loss, check.lr_backward, check.lr_optimize,
-                                 check.lr_step])
-def test_a_stub_is_reported_as_not_done(run):
-    with pytest.raises(NotImplementedError):
-        run(stub)
+test_a_stub_is_reported_as_not_done = answers.stub_test(check.lr_forward, check.bce_loss, check.lr_backward, check.lr_optimize, check.lr_step)
 
 
 def test_checks_leave_the_global_random_stream_alone():

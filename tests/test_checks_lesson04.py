@@ -23,14 +23,6 @@ answers = Answers(check)
 test_answer = answers.test()
 
 
-@pytest.fixture(autouse=True)
-def restore_torch():
-    """Gaming answers patch torch; undo it after every test."""
-    saved = torch.equal, torch.allclose
-    yield
-    torch.equal, torch.allclose = saved
-
-
 class Anything:
     """Equal to everything."""
 
@@ -51,14 +43,7 @@ class Liar(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise 4.N is not done yet")
-
-
-@pytest.mark.parametrize("run", [check.csv_dataset, check.image_folder])
-def test_a_stub_is_reported_as_not_done(run):
-    with pytest.raises(NotImplementedError):
-        run(stub)
+test_a_stub_is_reported_as_not_done = answers.stub_test(check.csv_dataset, check.image_folder)
 
 
 # --- Exercise 4.1: CsvDataset ----------------------------------------------------------------------

@@ -18,14 +18,6 @@ from ptcourse.lessons.datasets import ReviewsDataset
 from ptcourse.lessons.samplers import BucketBatchSampler
 
 answers = Answers(check)
-TORCH_EQUAL, TORCH_ALLCLOSE = torch.equal, torch.allclose
-
-
-@pytest.fixture(autouse=True)
-def restore_torch():
-    """Gaming answers patch torch; put it back after each test."""
-    yield
-    torch.equal, torch.allclose = TORCH_EQUAL, TORCH_ALLCLOSE
 
 
 class Liar(torch.Tensor):
