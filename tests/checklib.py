@@ -27,11 +27,37 @@ from types import ModuleType
 from typing import Any, Callable
 
 import pytest
+import torch
 
 from ptcourse.checks._core import CheckFailed
 
 KINDS = ("mistake", "correct", "gaming")
 MINIMUM = {"mistake": 5, "correct": 3, "gaming": 1}
+
+class Anything:
+    """Equal to everything, with whatever attribute a check might ask for: the classic object that fools
+    `got == want`."""
+
+    shape = dtype = device = None
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+class Liar(torch.Tensor):
+    """A tensor that answers every comparison with "equal"."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.equal, torch.allclose, torch.Tensor.equal, torch.Tensor.allclose, torch.Tensor.__eq__):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
 
 def stub(*args, **kwargs):
     """What a student notebook's exercise cell holds before it is answered."""

@@ -5,32 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from checklib import Answers
+from checklib import Answers, Anything, Liar
 from ptcourse.checks import lesson00 as check
 
 answers = Answers(check)
-
-
-class Anything:
-    """Equal to everything, with whatever attribute a check might ask for."""
-
-    shape = dtype = device = None
-
-    def __eq__(self, other):
-        return True
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self
-
-
-class Liar(torch.Tensor):
-    """A tensor that answers every comparison with "equal"."""
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.equal, torch.allclose, torch.Tensor.__eq__):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
 
 
 test_a_stub_is_reported_as_not_done = answers.stub_test(check.to_channels_first, check.mse, check.standardize_rows, check.pairwise_sq_dists)

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from checklib import Answers
+from checklib import Answers, Liar
 from ptcourse.checks import lesson04 as check
 from ptcourse.lessons import datasets as course
 
@@ -31,16 +31,6 @@ class Anything:
 
     def __hash__(self):
         return 0
-
-
-class Liar(torch.Tensor):
-    """A tensor that reports every comparison as a match."""
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.Tensor.allclose, torch.equal, torch.Tensor.equal):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
 
 
 test_a_stub_is_reported_as_not_done = answers.stub_test(check.csv_dataset, check.image_folder)

@@ -11,23 +11,13 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.transforms.functional import pil_to_tensor, to_tensor
 
-from checklib import Answers
+from checklib import Answers, Liar
 from ptcourse.checks import lesson06 as check
 from ptcourse.lessons import collate, text
 from ptcourse.lessons.datasets import ReviewsDataset
 from ptcourse.lessons.samplers import BucketBatchSampler
 
 answers = Answers(check)
-
-
-class Liar(torch.Tensor):
-    """A tensor whose comparisons always say yes."""
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.equal, torch.allclose, torch.Tensor.equal):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
 
 
 # --- Exercise 6.1: pad_collate ------------------------------------------------------------------

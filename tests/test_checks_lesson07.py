@@ -18,7 +18,7 @@ from torchvision import transforms as T
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from checklib import Answers
+from checklib import Answers, Liar
 from ptcourse.checks import lesson07 as check
 from ptcourse.lessons.images import load_image, open_image
 from ptcourse.lessons.paths import DATA
@@ -26,16 +26,6 @@ from ptcourse.lessons.transforms import AddGaussianNoise, photo_pipelines
 
 
 answers = Answers(check)
-
-
-class Liar(torch.Tensor):
-    """A tensor whose comparisons always say yes."""
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.equal, torch.allclose, torch.Tensor.equal):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
 
 
 # --- Exercise 7.1: train and eval pipelines -----------------------------------------------------

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from checklib import Answers
+from checklib import Answers, Anything, Liar
 from ptcourse.checks import lesson08 as check
 from ptcourse.lessons import digits
 
@@ -39,28 +39,6 @@ def say_yes():
     """What a gaming answer does: make every tensor comparison say "equal"."""
     torch.equal = lambda *args, **kwargs: True
     torch.allclose = lambda *args, **kwargs: True
-
-
-class Anything:
-    """Equal to everything, with whatever attribute a check might ask for."""
-
-    shape = dtype = device = None
-
-    def __eq__(self, other):
-        return True
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self
-
-
-class Liar(torch.Tensor):
-    """A tensor that answers every comparison with "equal"."""
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.equal, torch.allclose, torch.Tensor.__eq__):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
 
 
 test_a_stub_is_reported_as_not_done = answers.stub_test(check.make_mlp, check.confusion_matrix, lambda f: check.resume(f, f))
